@@ -1,0 +1,25 @@
+# Two commands for a fresh machine: `make run` and `make test`. Both build .venv from
+# requirements.txt once; the stamp file keeps a second run from reinstalling anything.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8501
+
+.PHONY: run test
+
+$(STAMP): requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(PY) -m curation init
+	$(PY) -m curation import --if-empty sample/research_radar_sample.jsonl
+	$(PY) -m streamlit run app.py --server.address $(HOST) --server.port $(PORT) \
+		--server.headless true --browser.gatherUsageStats false
+
+test: $(STAMP)
+	$(PY) -m pytest

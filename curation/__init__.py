@@ -1,0 +1,1 @@
+"""Curation: human-in-the-loop triage of articles, company pages and talks."""

@@ -1,0 +1,23 @@
+"""Text helpers shared by import and fetch."""
+
+import hashlib
+import re
+
+# Research-radar rows often start "Title\n\nURL\n\n". Only accepted rows do, so a model trained
+# on the raw text learns the header instead of the content: it is stripped on the way in.
+_HEADER = re.compile(r"\A(?P<title>[^\n]{1,500})\n\n(?P<url>https?://\S+)[ \t]*\n\n")
+_WHITESPACE = re.compile(r"\s+")
+
+
+def split_header(text: str) -> tuple[str | None, str | None, str]:
+    """Return (title, url, body) when the text opens with a title/URL header, else (None, None, text)."""
+    match = _HEADER.match(text)
+    if not match:
+        return None, None, text
+    return match["title"].strip(), match["url"], text[match.end():]
+
+
+def content_hash(text: str) -> str:
+    """Hash of the text with whitespace and case folded, so re-wrapped copies still match."""
+    normal = _WHITESPACE.sub(" ", text).strip().casefold()
+    return hashlib.sha256(normal.encode()).hexdigest()

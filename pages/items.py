@@ -1,0 +1,20 @@
+"""Items: everything in the collection with its current label."""
+
+import streamlit as st
+
+from curation.items import list_items
+from curation.stats import collection_stats
+from db.session import session_scope
+
+st.title("Items")
+with session_scope() as session:
+    stats = collection_stats(session)
+    rows = list_items(session)
+left, middle, right = st.columns(3)
+left.metric("Items", stats["items"])
+middle.metric("Labelled", stats["labelled"])
+right.metric("Decisions", stats["decisions"])
+if rows:
+    st.dataframe(rows, hide_index=True, use_container_width=True)
+else:
+    st.info("No items yet. Import a file with `python -m curation import FILE.jsonl`.")

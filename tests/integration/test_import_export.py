@@ -1,0 +1,107 @@
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from curation.errors import ImportFileError
+from curation.exporting import export_items
+from curation.importing import import_file
+from curation.stats import collection_stats
+from db.models import Decision, Item
+from db.session import session_scope
+from tests.factories import make_row, write_csv, write_jsonl
+
+
+def _import(path: Path, **kwargs):
+    with session_scope() as session:
+        return import_file(session, path, **kwargs)
+
+
+def _items() -> list[tuple]:
+    with session_scope() as session:
+        return session.execute(
+            select(Item.canonical_url, Item.title, Item.text, Item.content_hash).order_by(Item.id)
+        ).all()
+
+
+def _labels() -> dict:
+    with session_scope() as session:
+        return collection_stats(session)["labels"]
+
+
+def test_import_strips_header_and_records_labels_as_import_decisions(db_url: str, tmp_path: Path) -> None:
+    row = {"text": "Scaling Search\n\nhttps://e.com/s\n\nWe deployed an LLM.", "meta": {}, "answer": "accept"}
+    result = _import(write_jsonl(tmp_path / "a.jsonl", [row, make_row(2, None)]))
+    assert (result.imported, result.labelled) == (2, 1)
+    with session_scope() as session:
+        item = session.scalars(select(Item).order_by(Item.id)).first()
+        decision = session.scalars(select(Decision)).one()
+    assert (item.title, item.canonical_url, item.text) == ("Scaling Search", "https://e.com/s", "We deployed an LLM.")
+    assert (decision.curator, decision.label) == ("import", "accept")
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "csv"])
+def test_export_then_import_reproduces_items_and_labels(db_url: str, tmp_path: Path, fmt: str) -> None:
+    header_only = {"text": "Only A Title\n\nhttps://e.com/empty\n\n", "meta": {}, "answer": "reject"}
+    rows = [make_row(1), make_row(2, "reject", published_date="2024-07-29", author="Ann"),
+            make_row(3, None), header_only]
+    _import(write_jsonl(tmp_path / "in.jsonl", rows))
+    before_items, before_labels = _items(), _labels()
+    out = tmp_path / f"out.{fmt}"
+    with session_scope() as session:
+        assert export_items(session, out, fmt) == 4
+    with session_scope() as session:
+        session.execute(Decision.__table__.delete())
+        session.execute(Item.__table__.delete())
+    _import(out)
+    assert _items() == before_items
+    assert _labels() == before_labels == {"accept": 1, "reject": 2}
+
+
+def test_duplicates_by_url_and_by_content_are_counted_not_imported(db_url: str, tmp_path: Path) -> None:
+    same_url = make_row(1) | {"text": "different words entirely"}
+    same_url["meta"] = {"url": "HTTPS://EXAMPLE.com/posts/1/?utm_source=feed#top"}
+    same_text = make_row(1) | {"meta": {"url": "https://mirror.example.org/copy"}}
+    result = _import(write_jsonl(tmp_path / "a.jsonl", [make_row(1), same_url, same_text, make_row(2)]))
+    assert (result.imported, result.duplicates) == (2, 2)
+    again = _import(write_jsonl(tmp_path / "b.jsonl", [make_row(2), make_row(3)]))
+    assert (again.imported, again.duplicates) == (1, 1)
+    assert len(_items()) == 3
+
+
+@pytest.mark.parametrize(
+    ("bad", "reason"),
+    [
+        ("{broken", "invalid JSON"),
+        ({"meta": {"url": "https://e.com/x"}}, "text: Field required"),
+        ({"text": "words", "answer": "maybe"}, "unknown label 'maybe'; expected one of accept, reject"),
+        ({"text": ["not", "text"]}, "text: Input should be a valid string"),
+    ],
+)
+def test_a_bad_line_fails_the_whole_import_and_writes_nothing(
+    db_url: str, tmp_path: Path, bad, reason: str
+) -> None:
+    _import(write_jsonl(tmp_path / "first.jsonl", [make_row(100)]))
+    path = write_jsonl(tmp_path / "rows.jsonl", [make_row(1), make_row(2), bad, make_row(4)])
+    with pytest.raises(ImportFileError) as error:
+        _import(path)
+    assert f"{path}:3: " in str(error.value) and reason in str(error.value)
+    assert "--skip-invalid" in str(error.value)
+    assert len(_items()) == 1
+
+
+def test_skip_invalid_imports_the_rest_and_lists_every_skipped_line(db_url: str, tmp_path: Path) -> None:
+    path = write_jsonl(tmp_path / "rows.jsonl", [make_row(1), "{x", make_row(3), {"text": ""}])
+    result = _import(path, skip_invalid=True)
+    assert result.imported == 2
+    assert [e.line for e in result.skipped] == [2, 4]
+
+
+def test_csv_with_meta_columns_imports_like_jsonl(db_url: str, tmp_path: Path) -> None:
+    path = tmp_path / "flat.csv"
+    path.write_text('text,url,title,answer\n"Body of a post",https://e.com/p,Flat,reject\n')
+    assert _import(path).labelled == 1
+    assert _items()[0][:2] == ("https://e.com/p", "Flat")
+    bad = write_csv(tmp_path / "bad.csv", [make_row(5), {"text": "x", "answer": "yes"}])
+    with pytest.raises(ImportFileError, match=r"bad.csv:3: answer: unknown label 'yes'"):
+        _import(bad)
