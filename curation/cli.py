@@ -73,6 +73,50 @@ def stats() -> None:
         emit(collection_stats(session))
 
 
+@app.command("next")
+def next_(
+    curator: Annotated[str, typer.Option(help="Who is curating; the item is leased to them.")],
+    strategy: Annotated[str, typer.Option(help="uncertainty, disagreement, newest or random.")] = "uncertainty",
+    source_type: Annotated[str | None, typer.Option(help="Only web, youtube or import items.")] = None,
+) -> None:
+    """Lease the next item to CURATOR and print it; {"id": null} when nothing is left."""
+    from curation.queue import QueueFilter, next_item
+    from db.session import session_scope
+
+    with session_scope() as session:
+        served = next_item(session, curator, strategy=strategy,
+                           filters=QueueFilter(source_type=source_type))
+        emit(served.as_dict() if served else {"id": None})
+
+
+@app.command()
+def decide(
+    item_id: Annotated[int, typer.Argument(help="The id `next` printed.")],
+    action: Annotated[str, typer.Argument(help="accept, reject (the task's labels) or skip.")],
+    curator: Annotated[str, typer.Option(help="Who decides.")],
+    seconds: Annotated[float | None, typer.Option(help="Time spent; default: since served.")] = None,
+    note: Annotated[str | None, typer.Option(help="An optional note kept with the decision.")] = None,
+) -> None:
+    """Record a decision on an item and release its lease."""
+    from curation.queue import decide as record
+    from db.session import session_scope
+
+    with session_scope() as session:
+        decision = record(session, item_id, action, curator, seconds=seconds, note=note)
+        emit({"decision_id": decision.id, "item_id": item_id, "label": action, "curator": curator})
+
+
+@app.command()
+def undo(curator: Annotated[str, typer.Option(help="Whose last decision to revert.")]) -> None:
+    """Revert CURATOR's own last decision; the item is served to them again."""
+    from curation.queue import undo as revert
+    from db.session import session_scope
+
+    with session_scope() as session:
+        decision = revert(session, curator)
+        emit({"undone_decision_id": decision.id, "item_id": decision.item_id, "label": decision.label})
+
+
 def main() -> None:
     try:
         app()

@@ -22,6 +22,10 @@ class Settings(BaseSettings):
         30.0, description="How long a SQLite writer waits for another before giving up."
     )
 
+    lease_minutes: float = Field(
+        10.0, description="How long an item served to one curator stays reserved for them."
+    )
+
     @property
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -17,13 +17,35 @@ from sqlalchemy import (
     MetaData,
     String,
     Text,
+    TypeDecorator,
     UniqueConstraint,
+    func,
+    literal_column,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timestamps stored in UTC and always read back timezone-aware (a naive value is taken as
+    UTC): SQLite returns naive values and PostgreSQL the session's zone, and comparing those
+    with datetime.now(UTC) would break."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 class Base(DeclarativeBase):
@@ -34,7 +56,7 @@ class Base(DeclarativeBase):
         "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
         "pk": "pk_%(table_name)s",
     })
-    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON, datetime: DateTime(timezone=True)}
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON, datetime: UTCDateTime()}
 
 
 class Item(Base):
@@ -101,6 +123,12 @@ class Score(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+# How far a score is from a coin toss. Written as a literal expression so SQLite and PostgreSQL
+# both match the queue's ORDER BY to this index: the most uncertain item is an index seek away.
+SCORE_MARGIN = func.abs(Score.probability - literal_column("0.5"))
+Index("ix_scores_margin", Score.model_version_id, SCORE_MARGIN)
+
+
 class LLMAssessment(Base):
     __tablename__ = "llm_assessments"
     __table_args__ = (
@@ -154,3 +182,19 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(16))
     password_hash: Mapped[str] = mapped_column(String(256))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Lease(Base):
+    """An item served to one curator until expires_at, so two curators never get the same item.
+    It remembers the score and verdict that were on screen, which the decision then records."""
+
+    __tablename__ = "leases"
+    __table_args__ = (Index("ix_leases_curator", "curator"),)
+
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), primary_key=True)
+    curator: Mapped[str] = mapped_column(String(128))
+    leased_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    served_score: Mapped[float | None] = mapped_column(Float)
+    served_model_version_id: Mapped[int | None] = mapped_column(ForeignKey("model_versions.id"))
+    served_verdict: Mapped[str | None] = mapped_column(String(32))

@@ -44,3 +44,38 @@ def run_cli(*args: str, env: dict[str, str] | None = None) -> tuple[int, dict[st
     )
     lines = proc.stdout.strip().splitlines()
     return proc.returncode, json.loads(lines[-1]) if lines else {}, proc.stderr
+
+
+def add_items(session: Any, n: int, *, start: int = 0, **fields: Any) -> list[int]:
+    """n items with text, straight into the database; returns their ids in order."""
+    from db.models import Item
+
+    defaults = {"source_type": "web", "fetch_status": "ok"}
+    items = [Item(canonical_url=f"https://example.com/posts/{i}", url=f"https://example.com/posts/{i}",
+                  title=f"Post {i}", text=f"Body of post {i}.", content_hash=f"h{i}", **(defaults | fields))
+             for i in range(start, start + n)]
+    session.add_all(items)
+    session.flush()
+    return [item.id for item in items]
+
+
+def add_active_model(session: Any, scores: dict[int, float], passage: str = "driving passage") -> int:
+    """An active model version that scored the given items; returns its id."""
+    from db.models import ModelVersion, Score
+
+    version = ModelVersion(base_model="test", n_train=10, metrics={"f1": 0.9}, path="/nowhere",
+                           status="ready", active=True)
+    session.add(version)
+    session.flush()
+    session.add_all(Score(item_id=i, model_version_id=version.id, probability=p, passage=passage)
+                    for i, p in scores.items())
+    session.flush()
+    return version.id
+
+
+def add_assessment(session: Any, item_id: int, verdict: str, confidence: float = 0.8) -> None:
+    from db.models import LLMAssessment
+
+    session.add(LLMAssessment(item_id=item_id, provider="stub", model="stub-1", prompt_version="v1",
+                              verdict=verdict, confidence=confidence, rationale="because"))
+    session.flush()

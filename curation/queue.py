@@ -1,0 +1,292 @@
+"""Which item a curator sees next, leases, decisions and undo.
+
+The Queue page and the CLI (`next`, `decide`, `undo`) both call these functions, so people and
+scripts can triage side by side. Serving claims a lease with one atomic upsert (insert, or take
+over an expired lease), so two curators racing for one item cannot both get it, on SQLite or
+PostgreSQL. Every candidate query is driven by an index and a LIMIT: the cost of "next" does
+not grow with the number of items."""
+
+import random
+from dataclasses import asdict, dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, Literal
+
+from sqlalchemy import Select, and_, delete, exists, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session, aliased
+
+from curation.enums import Action
+from curation.errors import CurationError
+from curation.settings import get_settings
+from curation.task import get_task
+from db.models import SCORE_MARGIN, Decision, Item, Lease, LLMAssessment, ModelVersion, Score
+
+STRATEGIES = ("uncertainty", "disagreement", "newest", "random")
+CANDIDATES = 20  # items fetched per attempt; a claim lost to another curator tries the next one
+Status = Literal["unlabelled", "labelled", "all"]
+
+
+class QueueError(CurationError):
+    """A queue request that cannot be served as asked."""
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    source_type: str | None = None
+    published_from: date | None = None
+    published_to: date | None = None
+    status: Status = "unlabelled"
+
+
+@dataclass
+class ServedItem:
+    id: int
+    title: str | None
+    url: str | None
+    source_type: str
+    published_at: datetime | None
+    text: str
+    score: float | None
+    passage: str | None
+    llm_verdict: str | None
+    llm_confidence: float | None
+    lease_expires_at: datetime
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def active_version_id(session: Session) -> int | None:
+    return session.scalar(select(ModelVersion.id).where(ModelVersion.active.is_(True)))
+
+
+def _latest_assessment_id(item_id: Any) -> Any:
+    latest = aliased(LLMAssessment)
+    return (
+        select(func.max(latest.id))
+        .where(latest.item_id == item_id, latest.verdict.is_not(None))
+        .scalar_subquery()
+    )
+
+
+def _is_labelled() -> Any:
+    return exists().where(Decision.item_id == Item.id, Decision.undone_at.is_(None),
+                          Decision.label != Action.SKIP.value)
+
+
+def _eligible(curator: str, filters: QueueFilter, now: datetime) -> Select:
+    """Items this curator may be served: with text, matching the filters, not skipped by them,
+    not leased to someone else."""
+    other = aliased(Lease)
+    query = select(Item.id).where(
+        Item.text.is_not(None),
+        ~exists().where(Decision.item_id == Item.id, Decision.curator == curator,
+                        Decision.label == Action.SKIP.value, Decision.undone_at.is_(None)),
+        ~exists().where(other.item_id == Item.id, other.expires_at > now, other.curator != curator)
+        .correlate(Item),
+    )
+    if filters.status == "unlabelled":
+        query = query.where(~_is_labelled())
+    elif filters.status == "labelled":
+        query = query.where(_is_labelled())
+    if filters.source_type:
+        query = query.where(Item.source_type == filters.source_type)
+    if filters.published_from:
+        query = query.where(Item.published_at >= filters.published_from)
+    if filters.published_to:
+        query = query.where(Item.published_at < filters.published_to + timedelta(days=1))
+    return query
+
+
+def _disagrees(session: Session, ids: list[int], version_id: int) -> set[int]:
+    """Items whose LLM verdict contradicts the classifier."""
+    positive = get_task().positive_label
+    rows = session.execute(
+        select(Score.item_id, Score.probability, LLMAssessment.verdict)
+        .join(LLMAssessment, LLMAssessment.id == _latest_assessment_id(Score.item_id))
+        .where(Score.item_id.in_(ids), Score.model_version_id == version_id)
+    )
+    return {item_id for item_id, p, verdict in rows if (p >= 0.5) != (verdict == positive)}
+
+
+def _by_uncertainty(session: Session, eligible: Select, version_id: int | None) -> list[int]:
+    """Closest to 0.5 first; within a tenth of margin, classifier-LLM disagreements first.
+    Items the active model has not scored yet follow."""
+    if version_id is None:
+        return list(session.scalars(eligible.order_by(Item.id.desc()).limit(CANDIDATES)))
+    rows = session.execute(
+        eligible.add_columns(SCORE_MARGIN)
+        .join(Score, and_(Score.item_id == Item.id, Score.model_version_id == version_id))
+        .order_by(SCORE_MARGIN)
+        .limit(CANDIDATES)
+    ).all()
+    disagree = _disagrees(session, [r[0] for r in rows], version_id)
+    ranked = [r[0] for r in sorted(rows, key=lambda r: (round(r[1], 1), r[0] not in disagree))]
+    if len(ranked) < CANDIDATES:
+        unscored = ~exists().where(Score.item_id == Item.id, Score.model_version_id == version_id)
+        ranked += session.scalars(eligible.where(unscored).order_by(Item.id.desc()).limit(CANDIDATES))
+    return ranked
+
+
+def _by_disagreement(session: Session, eligible: Select, version_id: int | None) -> list[int]:
+    if version_id is None:
+        return []
+    positive = get_task().positive_label
+    says_positive = LLMAssessment.verdict == positive
+    rows = session.execute(
+        eligible.add_columns(Score.probability, says_positive)
+        .join(Score, and_(Score.item_id == Item.id, Score.model_version_id == version_id))
+        .join(LLMAssessment, LLMAssessment.id == _latest_assessment_id(Item.id))
+        .where((Score.probability >= 0.5) != says_positive)
+        .limit(CANDIDATES * 5)
+    ).all()
+    return [r[0] for r in sorted(rows, key=lambda r: -abs(r[1] - float(r[2])))][:CANDIDATES]
+
+
+def _at_random(session: Session, eligible: Select) -> list[int]:
+    """Start at a random id and walk up, wrapping once: random order without sorting the table."""
+    top = session.scalar(select(func.max(Item.id))) or 0
+    pivot = random.randint(0, top)
+    first = list(session.scalars(eligible.where(Item.id >= pivot).order_by(Item.id).limit(CANDIDATES)))
+    return first or list(session.scalars(eligible.order_by(Item.id).limit(CANDIDATES)))
+
+
+def _candidates(session: Session, strategy: str, eligible: Select, version_id: int | None) -> list[int]:
+    if strategy == "uncertainty":
+        return _by_uncertainty(session, eligible, version_id)
+    if strategy == "disagreement":
+        return _by_disagreement(session, eligible, version_id)
+    if strategy == "newest":
+        return list(session.scalars(eligible.order_by(Item.id.desc()).limit(CANDIDATES)))
+    return _at_random(session, eligible)
+
+
+def _claim(session: Session, item_id: int, curator: str, now: datetime) -> bool:
+    """Lease item_id to curator unless someone else holds a live lease on it."""
+    expires = now + timedelta(minutes=get_settings().lease_minutes)
+    dialect_insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    values = {"item_id": item_id, "curator": curator, "leased_at": now, "expires_at": expires}
+    statement = dialect_insert(Lease).values(**values)
+    statement = statement.on_conflict_do_update(
+        index_elements=[Lease.item_id],
+        set_={k: v for k, v in values.items() if k != "item_id"},
+        where=(Lease.expires_at <= now) | (Lease.curator == curator),
+    ).returning(Lease.item_id)
+    return session.execute(statement).first() is not None
+
+
+def _still_eligible(session: Session, eligible: Select, item_id: int) -> bool:
+    """Re-check after claiming: another curator may have decided the item between our candidate
+    query and our claim (PostgreSQL reads each statement afresh). If so, let the lease go."""
+    if session.scalar(eligible.where(Item.id == item_id)) is not None:
+        return True
+    session.execute(delete(Lease).where(Lease.item_id == item_id))
+    return False
+
+
+def _serve(session: Session, item_id: int, curator: str, version_id: int | None) -> ServedItem:
+    """Load what goes on screen and remember on the lease what the curator was shown."""
+    item = session.get_one(Item, item_id)
+    score = session.get(Score, (item_id, version_id)) if version_id else None
+    assessment = session.scalar(select(LLMAssessment).where(
+        LLMAssessment.id == _latest_assessment_id(item_id)))
+    lease = session.get_one(Lease, item_id)
+    lease.served_score = score.probability if score else None
+    lease.served_model_version_id = version_id if score else None
+    lease.served_verdict = assessment.verdict if assessment else None
+    return ServedItem(
+        id=item.id, title=item.title, url=item.url or item.canonical_url,
+        source_type=item.source_type, published_at=item.published_at, text=item.text or "",
+        score=lease.served_score, passage=score.passage if score else None,
+        llm_verdict=lease.served_verdict, llm_confidence=assessment.confidence if assessment else None,
+        lease_expires_at=lease.expires_at,
+    )
+
+
+def next_item(session: Session, curator: str, *, strategy: str = "uncertainty",
+              filters: QueueFilter = QueueFilter()) -> ServedItem | None:
+    """Lease and return the next item for curator, or None when nothing is left for them.
+    A curator who already holds a live lease gets that item again (a reload loses nothing)."""
+    if strategy not in STRATEGIES:
+        raise QueueError(f"unknown queue strategy {strategy!r}; use one of {', '.join(STRATEGIES)}")
+    now = _now()
+    version_id = active_version_id(session)
+    eligible = _eligible(curator, filters, now)
+    held = session.scalars(eligible.join(Lease, Lease.item_id == Item.id)
+                           .where(Lease.curator == curator, Lease.expires_at > now)).first()
+    if held:
+        _claim(session, held, curator, now)
+        return _serve(session, held, curator, version_id)
+    for _ in range(3):  # every candidate may be claimed by others between query and claim
+        candidates = _candidates(session, strategy, eligible, version_id)
+        for item_id in candidates:
+            if _claim(session, item_id, curator, now) and _still_eligible(session, eligible, item_id):
+                return _serve(session, item_id, curator, version_id)
+        if not candidates:
+            return None
+    return None
+
+
+def _check_action(action: str) -> None:
+    allowed = (*get_task().labels, Action.SKIP.value)
+    if action not in allowed:
+        raise QueueError(f"unknown decision {action!r}; use one of {', '.join(allowed)}")
+
+
+def decide(session: Session, item_id: int, action: str, curator: str, *,
+           seconds: float | None = None, note: str | None = None) -> Decision:
+    """Record curator's label (or skip) for item_id and release its lease. The decision keeps
+    the score and LLM verdict that were served with the item; a relabel of an item nobody holds
+    records the current ones. Refused while another curator holds the item."""
+    _check_action(action)
+    if session.get(Item, item_id) is None:
+        raise QueueError(f"no item with id {item_id}; `python -m curation next` serves valid ids")
+    now = _now()
+    lease = session.get(Lease, item_id, with_for_update=True)
+    if lease and lease.curator != curator and lease.expires_at > now:
+        raise QueueError(f"item {item_id} is being curated by {lease.curator} until "
+                         f"{lease.expires_at:%H:%M:%S} UTC; take another with `next`")
+    mine = lease if lease and lease.curator == curator else None
+    if mine is None:
+        version_id = active_version_id(session)
+        score = session.get(Score, (item_id, version_id)) if version_id else None
+        verdict = session.scalar(select(LLMAssessment.verdict)
+                                 .where(LLMAssessment.id == _latest_assessment_id(item_id)))
+    if seconds is None and mine:
+        seconds = (now - mine.leased_at).total_seconds()
+    decision = Decision(
+        item_id=item_id, label=action, curator=curator, created_at=now, seconds_spent=seconds,
+        note=note,
+        model_score=mine.served_score if mine else (score.probability if score else None),
+        model_version_id=mine.served_model_version_id if mine else (version_id if score else None),
+        llm_verdict=mine.served_verdict if mine else verdict,
+    )
+    session.add(decision)
+    if lease and (mine or lease.expires_at <= now):
+        session.delete(lease)
+    session.flush()
+    return decision
+
+
+def undo(session: Session, curator: str) -> Decision:
+    """Revert curator's own last decision that is not undone yet, and lease its item back to
+    them so it is what they see next."""
+    last = session.scalar(
+        select(Decision)
+        .where(Decision.curator == curator, Decision.undone_at.is_(None))
+        .order_by(Decision.id.desc())
+        .limit(1)
+        .with_for_update()
+    )
+    if last is None:
+        raise QueueError(f"nothing to undo: {curator} has no decision that is not undone")
+    now = _now()
+    session.execute(update(Decision).where(Decision.id == last.id).values(undone_at=now))
+    _claim(session, last.item_id, curator, now)
+    session.refresh(last)
+    return last

@@ -1,0 +1,163 @@
+import threading
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select, update
+
+from curation.queue import QueueError, QueueFilter, decide, next_item, undo
+from db.models import Decision, Lease
+from db.session import session_scope
+from tests.factories import add_active_model, add_assessment, add_items, run_cli
+
+
+def _next(curator: str, **kwargs):
+    with session_scope() as session:
+        return next_item(session, curator, **kwargs)
+
+
+def _decide(item_id: int, action: str, curator: str, **kwargs):
+    with session_scope() as session:
+        return decide(session, item_id, action, curator, **kwargs)
+
+
+def _decisions() -> list[tuple]:
+    with session_scope() as session:
+        return session.execute(select(Decision.item_id, Decision.label, Decision.curator,
+                                      Decision.undone_at.is_not(None)).order_by(Decision.id)).all()
+
+
+def test_two_curators_get_different_items_and_a_reload_gets_the_same(db_url: str) -> None:
+    with session_scope() as session:
+        add_items(session, 3)
+    ann, bob = _next("ann"), _next("bob")
+    assert ann.id != bob.id
+    assert _next("ann").id == ann.id
+
+
+def test_uncertain_items_come_first_and_the_decision_keeps_what_was_on_screen(db_url: str) -> None:
+    with session_scope() as session:
+        sure, unsure, middling = add_items(session, 3)
+        add_active_model(session, {sure: 0.99, unsure: 0.52, middling: 0.8})
+        add_assessment(session, unsure, "reject")
+    served = _next("ann")
+    assert (served.id, served.score, served.llm_verdict, served.passage) == (unsure, 0.52, "reject", "driving passage")
+    decision = _decide(unsure, "accept", "ann", seconds=4.5)
+    assert (decision.model_score, decision.llm_verdict, decision.seconds_spent) == (0.52, "reject", 4.5)
+    assert [_next("ann").id] == [middling]
+
+
+def test_disagreement_breaks_ties_within_the_same_uncertainty(db_url: str) -> None:
+    with session_scope() as session:
+        agree, disagree = add_items(session, 2)
+        add_active_model(session, {agree: 0.71, disagree: 0.74})
+        add_assessment(session, agree, "accept")
+        add_assessment(session, disagree, "reject")
+    assert _next("ann").id == disagree
+    assert _next("bob").id == agree
+
+
+def test_disagreement_strategy_serves_only_conflicts(db_url: str) -> None:
+    with session_scope() as session:
+        agree, disagree = add_items(session, 2)
+        add_active_model(session, {agree: 0.9, disagree: 0.9})
+        add_assessment(session, agree, "accept")
+        add_assessment(session, disagree, "reject")
+    assert _next("ann", strategy="disagreement").id == disagree
+    assert _next("bob", strategy="disagreement") is None
+
+
+def test_skip_hides_the_item_from_that_curator_only_and_is_not_a_label(db_url: str) -> None:
+    with session_scope() as session:
+        (only,) = add_items(session, 1)
+    _next("ann")
+    _decide(only, "skip", "ann")
+    assert _next("ann") is None
+    assert _next("bob").id == only
+
+
+def test_undo_reverts_only_my_last_decision_and_serves_the_item_again(db_url: str) -> None:
+    with session_scope() as session:
+        first, second = add_items(session, 2)
+    _decide(first, "accept", "ann")
+    _decide(second, "reject", "bob")
+    with session_scope() as session:
+        undone = undo(session, "ann")
+    assert undone.item_id == first
+    assert _decisions() == [(first, "accept", "ann", True), (second, "reject", "bob", False)]
+    assert _next("ann").id == first
+    with session_scope() as session, pytest.raises(QueueError, match="nothing to undo: carl"):
+        undo(session, "carl")
+
+
+def test_deciding_an_item_someone_else_holds_is_refused_and_writes_nothing(db_url: str) -> None:
+    with session_scope() as session:
+        (item,) = add_items(session, 1)
+    _next("ann")
+    with pytest.raises(QueueError, match=f"item {item} is being curated by ann"):
+        _decide(item, "accept", "bob")
+    with pytest.raises(QueueError, match="unknown decision 'maybe'; use one of accept, reject, skip"):
+        _decide(item, "maybe", "ann")
+    with pytest.raises(QueueError, match="no item with id 999"):
+        _decide(999, "accept", "ann")
+    assert _decisions() == []
+
+
+def test_an_expired_lease_is_served_to_someone_else(db_url: str) -> None:
+    with session_scope() as session:
+        (item,) = add_items(session, 1)
+    _next("ann")
+    with session_scope() as session:
+        session.execute(update(Lease).values(expires_at=datetime.now(UTC) - timedelta(seconds=1)))
+    assert _next("bob").id == item
+
+
+def test_filters_and_unknown_strategy(db_url: str) -> None:
+    with session_scope() as session:
+        add_items(session, 1)
+        (talk,) = add_items(session, 1, start=10, source_type="youtube")
+    assert _next("ann", filters=QueueFilter(source_type="youtube")).id == talk
+    assert _next("bob", filters=QueueFilter(status="labelled")) is None
+    with pytest.raises(QueueError, match="unknown queue strategy 'best'"):
+        _next("ann", strategy="best")
+
+
+def test_eight_curators_at_once_never_share_an_item_and_lose_no_decision(db_url: str) -> None:
+    with session_scope() as session:
+        ids = add_items(session, 60)
+    served: list[int] = []
+    errors: list[Exception] = []
+
+    def curate(name: str) -> None:
+        try:
+            while (item := _next(name, strategy="random")) is not None:
+                served.append(item.id)
+                _decide(item.id, "accept", name)
+        except Exception as exc:  # surfaced below with the thread's name
+            errors.append(exc)
+
+    threads = [threading.Thread(target=curate, args=(f"curator{n}",)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert errors == []
+    assert sorted(served) == ids
+    with session_scope() as session:
+        per_item = Counter(session.scalars(select(Decision.item_id)))
+        assert session.scalar(select(func.count(Lease.item_id))) == 0
+    assert set(per_item.values()) == {1} and len(per_item) == 60
+
+
+def test_cli_next_decide_undo_share_the_queue(db_url: str) -> None:
+    with session_scope() as session:
+        first, second = add_items(session, 2)
+    code, served, _ = run_cli("next", "--curator", "ann", "--strategy", "newest")
+    assert code == 0 and served["id"] == second and served["title"] == "Post 1"
+    assert run_cli("next", "--curator", "bob", "--strategy", "newest")[1]["id"] == first
+    code, out, _ = run_cli("decide", str(second), "accept", "--curator", "ann", "--seconds", "3")
+    assert code == 0 and out["label"] == "accept"
+    assert run_cli("undo", "--curator", "ann")[1]["item_id"] == second
+    code, out, _ = run_cli("decide", str(first), "accept", "--curator", "ann")
+    assert code == 1 and "being curated by bob" in out["error"]
+    assert run_cli("stats")[1]["labels"] == {}
