@@ -13,6 +13,13 @@ from curation.errors import CurationError
 from curation.progress import stderr_progress
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False)
+user_app = typer.Typer(no_args_is_help=True, help="Manage user accounts (used when CURATION_AUTH is on).")
+audit_app = typer.Typer(no_args_is_help=True, help="Read the audit log.")
+app.add_typer(user_app, name="user")
+app.add_typer(audit_app, name="audit")
+PasswordStdin = Annotated[
+    bool, typer.Option("--password-stdin", help="Read the password from stdin instead of a prompt.")
+]
 
 
 def emit(result: dict[str, Any]) -> None:
@@ -117,7 +124,128 @@ def undo(curator: Annotated[str, typer.Option(help="Whose last decision to rever
         emit({"undone_decision_id": decision.id, "item_id": decision.item_id, "label": decision.label})
 
 
+def _cli_actor():  # type: ignore[no-untyped-def]
+    """Whoever can run the CLI can read the database file, so the CLI acts as an admin; the audit
+    log names the operating-system user."""
+    import getpass
+
+    from curation.enums import Role
+    from curation.permissions import Actor
+
+    return Actor(f"cli:{getpass.getuser()}", Role.ADMIN)
+
+
+def _read_password(from_stdin: bool) -> str:
+    """Never from an argument: arguments end up in shell history and process lists."""
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    return str(typer.prompt("Password", hide_input=True, confirmation_prompt=True, err=True))
+
+
+@user_app.command("add")
+def user_add(
+    name: Annotated[str, typer.Argument(help="Login name.")],
+    role: Annotated[str, typer.Option(help="admin, curator or viewer.")] = "curator",
+    password_stdin: PasswordStdin = False,
+) -> None:
+    """Create a user with a role; asks for the password."""
+    from curation.users import add_user
+    from db.session import session_scope
+
+    password = _read_password(password_stdin)
+    with session_scope() as session:
+        emit(add_user(session, _cli_actor(), name, role, password))
+
+
+@user_app.command("remove")
+def user_remove(name: Annotated[str, typer.Argument(help="Login name.")]) -> None:
+    """Delete a user and end their logins."""
+    from curation.users import remove_user
+    from db.session import session_scope
+
+    with session_scope() as session:
+        remove_user(session, _cli_actor(), name)
+    emit({"removed": name})
+
+
+@user_app.command("passwd")
+def user_passwd(
+    name: Annotated[str, typer.Argument(help="Login name.")], password_stdin: PasswordStdin = False
+) -> None:
+    """Set a new password; also lifts a lockout and ends the user's logins."""
+    from curation.users import set_password
+    from db.session import session_scope
+
+    password = _read_password(password_stdin)
+    with session_scope() as session:
+        set_password(session, _cli_actor(), name, password)
+    emit({"name": name, "password_changed": True})
+
+
+@user_app.command("role")
+def user_role(
+    name: Annotated[str, typer.Argument(help="Login name.")],
+    role: Annotated[str, typer.Argument(help="admin, curator or viewer.")],
+) -> None:
+    """Change a user's role."""
+    from curation.users import set_role
+    from db.session import session_scope
+
+    with session_scope() as session:
+        set_role(session, _cli_actor(), name, role)
+    emit({"name": name, "role": role})
+
+
+@user_app.command("list")
+def user_list() -> None:
+    """List users with role and lockout state."""
+    from curation.users import list_users
+    from db.session import session_scope
+
+    with session_scope() as session:
+        emit({"users": list_users(session, _cli_actor())})
+
+
+@audit_app.command("export")
+def audit_export(
+    out: Annotated[Path, typer.Argument(help="File to write.")],
+    format: Annotated[str, typer.Option("--format", help="jsonl or csv.")] = "jsonl",
+) -> None:
+    """Export the whole audit log, oldest first."""
+    from curation.audit import export_audit
+    from db.session import session_scope
+
+    with session_scope() as session:
+        rows = export_audit(session, _cli_actor(), out, format)
+    emit({"rows": rows, "path": str(out)})
+
+
+@app.command("serve-check")
+def serve_check(host: Annotated[str, typer.Option(help="Address the app will listen on.")] = "127.0.0.1") -> None:
+    """Refuse to serve beyond this machine without accounts, or with accounts but no admin."""
+    from curation.enums import Role
+    from curation.errors import ConfigError
+    from curation.security import check_bind_address
+    from curation.settings import get_settings
+    from curation.users import count_users
+    from db.session import session_scope
+
+    auth = get_settings().auth
+    check_bind_address(host, auth)
+    if auth:
+        with session_scope() as session:
+            if not count_users(session, Role.ADMIN):
+                raise ConfigError(
+                    "accounts are on (CURATION_AUTH) but there is no admin to log in; add one with "
+                    "`python -m curation user add NAME --role admin`"
+                )
+    emit({"host": host, "auth": auth})
+
+
 def main() -> None:
+    from curation.redaction import install_log_redaction
+
+    install_log_redaction()
     try:
         app()
     except CurationError as exc:

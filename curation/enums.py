@@ -23,3 +23,29 @@ class Action(StrEnum):
 
 
 IMPORT_CURATOR = "import"
+
+
+class Role(StrEnum):
+    """What a user may do; curation/permissions.py maps each role to its permissions."""
+
+    ADMIN = "admin"
+    CURATOR = "curator"
+    VIEWER = "viewer"
+
+
+class AuditAction(StrEnum):
+    """Names of audit log entries, so the log can be filtered by a fixed vocabulary."""
+
+    USER_ADD = "user.add"
+    USER_REMOVE = "user.remove"
+    USER_PASSWORD = "user.password"
+    USER_ROLE = "user.role"
+    USER_LOCKED = "user.locked"
+    DECIDE = "decide"
+    UNDO = "undo"
+    RELABEL = "relabel"
+    RETRAIN = "retrain"
+    PROMOTE = "promote"
+    ROLLBACK = "rollback"
+    ADD_SOURCES = "sources.add"
+    SETTINGS = "settings.change"

@@ -12,3 +12,23 @@ class ImportFileError(CurationError):
 
 class ConfigError(CurationError):
     """A setting or task file is invalid."""
+
+
+class PermissionDenied(CurationError):
+    """The user's role does not allow the action; checked on the server, whatever the UI shows."""
+
+
+class UserError(CurationError):
+    """A user account command got a bad name, role or password, or the user does not exist."""
+
+
+class LoginFailed(CurationError):
+    """Wrong name or password, or the account is locked."""
+
+
+class NotLoggedIn(CurationError):
+    """No valid login session: none given, unknown, or expired."""
+
+
+class BindRefused(ConfigError):
+    """The app was asked to listen beyond this machine without accounts switched on."""

@@ -182,6 +182,8 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(16))
     password_hash: Mapped[str] = mapped_column(String(256))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    locked_until: Mapped[datetime | None]
 
 
 class Lease(Base):
@@ -198,3 +200,30 @@ class Lease(Base):
     served_score: Mapped[float | None] = mapped_column(Float)
     served_model_version_id: Mapped[int | None] = mapped_column(ForeignKey("model_versions.id"))
     served_verdict: Mapped[str | None] = mapped_column(String(32))
+
+
+class LoginSession(Base):
+    """A login. The browser keeps the token; only its SHA-256 is stored, so a copy of the
+    database cannot be used to log in."""
+
+    __tablename__ = "login_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+
+
+class AuditEntry(Base):
+    """Append-only record of who did what: user changes, decisions, retrains, promotions."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_action_created", "action", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(128), index=True)
+    action: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str | None] = mapped_column(String(512))
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)

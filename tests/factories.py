@@ -38,8 +38,15 @@ def write_csv(path: Path, rows: list[dict[str, Any]]) -> Path:
 
 def run_cli(*args: str, env: dict[str, str] | None = None) -> tuple[int, dict[str, Any], str]:
     """Run `python -m curation ARGS` in a subprocess; returns (exit code, last JSON line, stderr)."""
+    return run_cli_input("", *args, env=env)
+
+
+def run_cli_input(
+    stdin: str, *args: str, env: dict[str, str] | None = None
+) -> tuple[int, dict[str, Any], str]:
+    """run_cli with text fed to stdin, e.g. a password for --password-stdin."""
     proc = subprocess.run(
-        [sys.executable, "-m", "curation", *args],
+        [sys.executable, "-m", "curation", *args], input=stdin,
         cwd=REPO, env={**os.environ, **(env or {})}, capture_output=True, text=True, timeout=300,
     )
     lines = proc.stdout.strip().splitlines()

@@ -1,0 +1,55 @@
+"""Keep secrets out of logs, error text and stored records. redact() masks the secret values in
+reach (curation.settings: environment keys and the secrets file) and anything shaped like an API
+key; install_log_redaction() applies it to every log record this process creates."""
+
+import logging
+import re
+from typing import Any
+
+from curation.settings import get_settings
+
+MASK = "[redacted]"
+# Shapes of keys we may not know the value of: OpenAI/Anthropic "sk-...", Hugging Face "hf_...",
+# GitHub "ghp_...", bearer tokens, and NAME=VALUE pairs whose name says it is a secret.
+KEY_SHAPES = re.compile(
+    r"\b(?:sk-[A-Za-z0-9_\-]{16,}|hf_[A-Za-z0-9]{20,}|gh[pousr]_[A-Za-z0-9]{20,})"
+    r"|(?<=Bearer )[A-Za-z0-9._\-]{16,}"
+    r"|(?<=[Kk][Ee][Yy]=)[^\s&'\"]{8,}|(?<=[Tt][Oo][Kk][Ee][Nn]=)[^\s&'\"]{8,}"
+    r"|(?<=password=)[^\s&'\"]+"
+)
+
+
+def redact(text: str) -> str:
+    """text with known secret values and key-shaped strings replaced by [redacted]."""
+    for value in sorted(get_settings().secret_values(), key=len, reverse=True):
+        text = text.replace(value, MASK)
+    return KEY_SHAPES.sub(MASK, text)
+
+
+def redact_value(value: Any) -> Any:
+    """redact() applied to every string inside a JSON-like value (dicts, lists)."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {key: redact_value(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [redact_value(item) for item in value]
+    return value
+
+
+_original_factory = logging.getLogRecordFactory()
+
+
+def _redacting_factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+    record = _original_factory(*args, **kwargs)
+    record.msg, record.args = redact(record.getMessage()), None
+    if record.exc_info:
+        record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
+    return record
+
+
+def install_log_redaction() -> None:
+    """Mask secrets in every log record from now on, whichever logger or handler it goes to.
+    A record factory rather than a handler filter, so records from libraries' own loggers
+    (httpx, the LLM SDKs, Streamlit) are covered too."""
+    logging.setLogRecordFactory(_redacting_factory)
