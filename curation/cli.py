@@ -242,6 +242,33 @@ def serve_check(host: Annotated[str, typer.Option(help="Address the app will lis
     emit({"host": host, "auth": auth})
 
 
+@app.command()
+def ingest(
+    urls: Annotated[list[str] | None, typer.Argument(help="Page, feed, sitemap or YouTube URLs.")] = None,
+    file: Annotated[Path | None, typer.Option("--file", help="A file with one URL a line.")] = None,
+    allow_private_hosts: Annotated[bool, typer.Option(
+        "--allow-private-hosts", help="Also fetch loopback/private addresses (local use, tests).")] = False,
+) -> None:
+    """Fetch pages, feeds and YouTube transcripts into items; retries earlier failures."""
+    from curation.fetch.ingest import ingest_urls
+
+    lines = list(urls or [])
+    if file is not None:
+        lines += _read_url_file(file)
+    result = ingest_urls(lines, allow_private_hosts=allow_private_hosts or None,
+                         progress=stderr_progress())
+    for reason in result.errors:
+        print(f"failed: {reason}", file=sys.stderr)
+    emit(result.summary())
+
+
+def _read_url_file(file: Path) -> list[str]:
+    try:
+        return file.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CurationError(f"cannot read URL file {file} ({exc}); give a UTF-8 text file, one URL a line") from exc
+
+
 def main() -> None:
     from curation.redaction import install_log_redaction
 

@@ -14,6 +14,8 @@ class FetchStatus(StrEnum):
     OK = "ok"
     FAILED = "failed"
     TOO_SHORT = "too_short"
+    DUPLICATE = "duplicate"  # fetched, but the same text as another item
+    FEED = "feed"  # a feed or sitemap: its entries became items, it holds no text
 
 
 class Action(StrEnum):

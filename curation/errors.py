@@ -32,3 +32,7 @@ class NotLoggedIn(CurationError):
 
 class BindRefused(ConfigError):
     """The app was asked to listen beyond this machine without accounts switched on."""
+
+
+class FetchError(CurationError):
+    """A URL could not be fetched or yielded nothing usable; stored on its item as the reason."""

@@ -6,7 +6,7 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from curation.errors import ConfigError
@@ -40,6 +40,40 @@ class Settings(BaseSettings):
     session_hours: float = Field(12.0, gt=0, description="How long a login lasts before it expires.")
     secrets_file: Path | None = Field(
         None, description="KEY=VALUE file for API keys, read when the environment lacks them."
+    )
+
+    # Fetching (curation/fetch). Polite by default: robots.txt, a few requests per host at once.
+    fetch_user_agent: str = Field(
+        "CurationBot/0.1 (+https://github.com/curation; human-in-the-loop research curation)",
+        description="User-Agent sent with every request and matched against robots.txt.",
+    )
+    fetch_connect_timeout_s: float = Field(10.0, description="Seconds to open a connection.")
+    fetch_read_timeout_s: float = Field(20.0, description="Seconds a response may stall between reads.")
+    fetch_total_timeout_s: float = Field(60.0, description="Seconds one response may take in all.")
+    fetch_max_bytes: int = Field(10_000_000, description="Largest response body read, after decompression.")
+    fetch_concurrency: int = Field(16, description="Downloads in flight at once, over all hosts.")
+    fetch_per_host: int = Field(4, description="Downloads in flight at once to one host.")
+    fetch_respect_robots: bool = Field(True, description="Skip pages robots.txt disallows for our agent.")
+    fetch_retries: int = Field(3, description="Retries after a timeout, 429 or 5xx before giving up.")
+    fetch_backoff_s: float = Field(1.0, description="First retry wait; doubles each retry. Retry-After wins.")
+    fetch_max_wait_s: float = Field(60.0, description="Longest single wait between retries.")
+    fetch_max_redirects: int = Field(5, description="Redirect hops followed; each hop is checked again.")
+    fetch_min_chars: int = Field(300, description="Less extracted text than this is stored as too_short.")
+    fetch_extract_workers: int = Field(
+        0, description="Processes for text extraction; 0 means one per CPU core."
+    )
+    fetch_feed_max_entries: int = Field(200, description="Entries taken from one feed or sitemap.")
+    allow_private_hosts: bool = Field(
+        False, description="Fetch loopback/private addresses too: for local use and tests only."
+    )
+    youtube_languages: str = Field(
+        "en", description="Transcript languages in order of preference, comma-separated."
+    )
+    youtube_proxy_http: str = Field("", description="youtube-transcript-api GenericProxyConfig http_url.")
+    youtube_proxy_https: str = Field("", description="youtube-transcript-api GenericProxyConfig https_url.")
+    youtube_webshare_username: str = Field("", description="Webshare rotating-proxy user (WebshareProxyConfig).")
+    youtube_webshare_password: SecretStr = Field(
+        SecretStr(""), description="Webshare rotating-proxy password; from the environment only."
     )
 
     def secret(self, name: str) -> str | None:

@@ -1,12 +1,17 @@
 """URL canonicalisation: one article, one key, whatever tracking or formatting the link carries."""
 
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+import re
+from urllib.parse import parse_qs, parse_qsl, urlencode, urlsplit, urlunsplit
 
 TRACKING_PARAMS = frozenset(
     {"fbclid", "gclid", "dclid", "msclkid", "yclid", "igshid", "mc_cid", "mc_eid", "ref_src",
      "_hsenc", "_hsmi", "mkt_tok", "spm", "si"}
 )
 DEFAULT_PORTS = {"http": 80, "https": 443}
+YOUTUBE_HOSTS = frozenset({"youtube.com", "www.youtube.com", "m.youtube.com", "music.youtube.com",
+                           "youtube-nocookie.com", "www.youtube-nocookie.com"})
+YOUTUBE_PATH_PREFIXES = ("shorts", "embed", "live", "v", "e")
+_VIDEO_ID = re.compile(r"[A-Za-z0-9_-]{11}")
 
 
 def _is_tracking(name: str) -> bool:
@@ -14,9 +19,30 @@ def _is_tracking(name: str) -> bool:
     return name.startswith("utm_") or name in TRACKING_PARAMS
 
 
+def youtube_video_id(url: str) -> str | None:
+    """The video id of any YouTube link form (watch?v=, youtu.be/, shorts/, embed/, live/, with
+    timestamps or playlists attached), or None when the link is not to one video."""
+    parts = urlsplit(url.strip())
+    host = (parts.hostname or "").lower().rstrip(".")
+    segments = [s for s in parts.path.split("/") if s]
+    candidate = None
+    if host in ("youtu.be", "www.youtu.be") and segments:
+        candidate = segments[0]
+    elif host in YOUTUBE_HOSTS:
+        if segments == ["watch"]:
+            candidate = (parse_qs(parts.query).get("v") or [None])[0]
+        elif len(segments) >= 2 and segments[0] in YOUTUBE_PATH_PREFIXES:
+            candidate = segments[1]
+    return candidate if candidate and _VIDEO_ID.fullmatch(candidate) else None
+
+
 def canonicalize_url(url: str) -> str:
-    """Lower-case scheme and host, drop default ports, fragments and tracking parameters, sort
+    """Every YouTube link to a video becomes https://www.youtube.com/watch?v=ID. Otherwise:
+    lower-case scheme and host, drop default ports, fragments and tracking parameters, sort
     the remaining query, and drop a trailing slash (but keep the root path as "/")."""
+    video_id = youtube_video_id(url)
+    if video_id:
+        return f"https://www.youtube.com/watch?v={video_id}"
     parts = urlsplit(url.strip())
     scheme = parts.scheme.lower()
     host = (parts.hostname or "").lower().rstrip(".")

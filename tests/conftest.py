@@ -72,3 +72,21 @@ def db_url(request: pytest.FixtureRequest, home: Path, monkeypatch: pytest.Monke
     upgrade()
     yield url
     reset_caches()
+
+
+@pytest.fixture
+def site() -> Iterator["Site"]:
+    """A local website on 127.0.0.1 (see tests/site.py); fetch tests never touch the internet."""
+    from tests.site import Site
+
+    with Site() as running:
+        yield running
+
+
+@pytest.fixture
+def fetch_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fetch settings for tests: extraction in-process (no pool start-up), short read timeout."""
+    monkeypatch.setenv("CURATION_FETCH_EXTRACT_WORKERS", "1")
+    monkeypatch.setenv("CURATION_FETCH_READ_TIMEOUT_S", "0.5")
+    monkeypatch.setenv("CURATION_FETCH_CONNECT_TIMEOUT_S", "2")
+    get_settings.cache_clear()

@@ -1,6 +1,6 @@
 import pytest
 
-from curation.urls import canonicalize_url
+from curation.urls import canonicalize_url, youtube_video_id
 
 
 @pytest.mark.parametrize(
@@ -23,3 +23,30 @@ def test_links_to_one_article_share_one_canonical_url(url: str, canonical: str) 
 def test_path_case_and_meaningful_parameters_are_kept_apart() -> None:
     assert canonicalize_url("https://e.com/A") != canonicalize_url("https://e.com/a")
     assert canonicalize_url("https://e.com/a?id=1") != canonicalize_url("https://e.com/a?id=2")
+
+
+@pytest.mark.parametrize("url", [
+    "https://www.youtube.com/watch?v=abcDEF12_-3",
+    "https://youtube.com/watch?v=abcDEF12_-3&t=42s",
+    "https://m.youtube.com/watch?feature=share&v=abcDEF12_-3",
+    "http://www.youtube.com/watch?v=abcDEF12_-3&list=PL123&index=4#comments",
+    "https://youtu.be/abcDEF12_-3",
+    "https://youtu.be/abcDEF12_-3?t=90&si=tracking",
+    "https://www.youtube.com/shorts/abcDEF12_-3",
+    "https://www.youtube.com/embed/abcDEF12_-3?start=30",
+    "https://www.youtube-nocookie.com/embed/abcDEF12_-3",
+    "https://www.youtube.com/live/abcDEF12_-3?feature=shared",
+    "https://music.youtube.com/watch?v=abcDEF12_-3",
+    "HTTPS://WWW.YOUTUBE.COM/watch?v=abcDEF12_-3",
+])
+def test_every_youtube_link_form_is_one_video(url: str) -> None:
+    assert youtube_video_id(url) == "abcDEF12_-3"
+    assert canonicalize_url(url) == "https://www.youtube.com/watch?v=abcDEF12_-3"
+
+
+@pytest.mark.parametrize("url", [
+    "https://www.youtube.com/@somechannel", "https://www.youtube.com/playlist?list=PL123",
+    "https://www.youtube.com/watch?v=short", "https://notyoutube.com/watch?v=abcDEF12_-3",
+])
+def test_youtube_links_that_are_not_one_video_stay_ordinary_urls(url: str) -> None:
+    assert youtube_video_id(url) is None

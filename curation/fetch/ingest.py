@@ -1,0 +1,301 @@
+"""Ingest: URLs in, items out. The workflow top to bottom:
+
+check the input -> drop what we already have (by canonical URL) -> download in threads (bounded
+overall and per host) -> feeds and sitemaps expand into more URLs -> extract text in a process
+pool -> drop copies (by content hash) -> store each item as its result arrives.
+
+Every failure is stored on its item with a status and a reason and never stops the batch; items
+stored as failed or pending are fetched again when their URL is given again (retry_failed does
+that for all of them)."""
+
+import os
+import time
+from concurrent.futures import (FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor,
+                                ThreadPoolExecutor, wait)
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from multiprocessing import get_context
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from curation.enums import FetchStatus, SourceType
+from curation.errors import CurationError, FetchError
+from curation.fetch.download import PAGE_TYPES, Downloader, Response
+from curation.fetch.feeds import feed_kind, feed_links
+from curation.fetch.web import extract_page
+from curation.fetch.youtube import SessionFactory, fetch_video
+from curation.progress import ProgressFn, no_progress
+from curation.settings import Settings, get_settings
+from curation.text import content_hash
+from curation.urls import canonicalize_url, youtube_video_id
+from db.models import Item
+from db.session import session_scope
+
+RETRY_STATUSES = (FetchStatus.FAILED.value, FetchStatus.PENDING.value)
+# Fetched again whenever given: failures, imports without text, and feeds (for new entries).
+REFETCH_STATUSES = (*RETRY_STATUSES, FetchStatus.FEED.value)
+MAX_FEED_DEPTH = 2  # a sitemap index -> its sitemaps -> their pages
+
+
+class IngestInputError(CurationError):
+    """No URLs, or lines that are not http(s) URLs; nothing was fetched or written."""
+
+
+@dataclass
+class IngestResult:
+    fetched: int = 0
+    failed: int = 0
+    duplicates: int = 0
+    seconds: float = 0.0
+    errors: list[str] = field(default_factory=list)
+
+    def summary(self) -> dict[str, Any]:
+        return {"fetched": self.fetched, "failed": self.failed, "duplicates": self.duplicates,
+                "seconds": round(self.seconds, 3)}
+
+
+@dataclass(frozen=True)
+class Job:
+    url: str
+    canonical: str
+    item_id: int | None  # an existing failed/pending item to fill in
+    depth: int = 0
+
+
+def _check_input(urls: list[str]) -> list[str]:
+    """Blank lines and # comments are skipped; anything else must look like an http(s) URL."""
+    lines = [u.strip() for u in urls if u.strip() and not u.strip().startswith("#")]
+    if not lines:
+        raise IngestInputError("no URLs given; pass one or more URLs or --file with one a line")
+    bad = []
+    for line in lines:
+        parts = urlsplit(line)
+        try:
+            parts.port  # noqa: B018 - raises on a malformed port
+        except ValueError:
+            bad.append(line)
+            continue
+        if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+            bad.append(line)
+    if bad:
+        listed = ", ".join(repr(b) for b in bad[:10])
+        raise IngestInputError(f"{len(bad)} line(s) are not http(s) URLs: {listed}; nothing was "
+                               "fetched. Give full links such as https://example.com/post")
+    return lines
+
+
+def _existing(session: Session, canonicals: list[str]) -> dict[str, tuple[int, str]]:
+    rows = session.execute(select(Item.canonical_url, Item.id, Item.fetch_status)
+                           .where(Item.canonical_url.in_(canonicals)))
+    return {url: (item_id, status) for url, item_id, status in rows}
+
+
+class _Run:
+    """One ingest: the executors, what has been seen, and the counts."""
+
+    def __init__(self, settings: Settings, downloader: Downloader,
+                 youtube_session: SessionFactory | None, progress: ProgressFn) -> None:
+        self.settings = settings
+        self.downloader = downloader
+        self.youtube_session = youtube_session
+        self.progress = progress
+        self.result = IngestResult()
+        self.seen_urls: set[str] = set()
+        self.seen_hashes: dict[str, int] = {}
+        self.pending: dict[Future[Any], tuple[str, Job]] = {}
+        self.total = 0
+        workers = settings.fetch_extract_workers or os.cpu_count() or 1
+        self.threads = ThreadPoolExecutor(settings.fetch_concurrency, thread_name_prefix="fetch")
+        # spawn, not fork: forking while download threads hold locks can deadlock the child.
+        self.processes: Executor | None = (
+            ProcessPoolExecutor(workers, mp_context=get_context("spawn")) if workers > 1 else None)
+
+    def close(self) -> None:
+        self.threads.shutdown(cancel_futures=True)
+        if self.processes:
+            self.processes.shutdown(cancel_futures=True)
+        self.downloader.close()
+
+    def add(self, urls: list[str], depth: int = 0) -> None:
+        """Queue URLs not seen in this run; those we already have count as duplicates."""
+        fresh: dict[str, str] = {}
+        for url in urls:
+            canonical = canonicalize_url(url)
+            if canonical in self.seen_urls or canonical in fresh:
+                self.result.duplicates += 1
+            else:
+                fresh[canonical] = url
+        self.seen_urls.update(fresh)
+        with session_scope() as session:
+            existing = _existing(session, list(fresh))
+        for canonical, url in fresh.items():
+            item_id, status = existing.get(canonical, (None, None))
+            if status and status not in REFETCH_STATUSES:
+                self.result.duplicates += 1
+                continue
+            self._submit(Job(url=url, canonical=canonical, item_id=item_id, depth=depth))
+
+    def _submit(self, job: Job) -> None:
+        self.total += 1
+        video_id = youtube_video_id(job.url)
+        if video_id:
+            future = self.threads.submit(fetch_video, video_id, self.settings, self.youtube_session)
+            self.pending[future] = ("video", job)
+        else:
+            future = self.threads.submit(self._download, job)
+            self.pending[future] = ("download", job)
+
+    def _download(self, job: Job) -> Response | dict[str, Any]:
+        """In a download thread; extracts right here when there is no process pool."""
+        response = self.downloader.get(job.url)
+        if self.processes or feed_kind(response.body):
+            return response
+        return extract_page(response.body, response.url)
+
+    def drain(self) -> None:
+        """Handle results as they arrive until nothing is in flight."""
+        while self.pending:
+            done, _ = wait(self.pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                kind, job = self.pending.pop(future)
+                try:
+                    self._handle(kind, job, future.result())
+                except FetchError as exc:
+                    self._store_failure(job, str(exc))
+                except Exception as exc:  # one bad page must never abort the batch
+                    self._store_failure(job, f"unexpected {type(exc).__name__}: {exc}")
+
+    def _handle(self, kind: str, job: Job, outcome: Response | dict[str, Any]) -> None:
+        if isinstance(outcome, dict):
+            self._store_page(job, outcome, SourceType.YOUTUBE if kind == "video" else SourceType.WEB)
+            return
+        if feed_kind(outcome.body):
+            self._expand(job, outcome)
+        elif outcome.content_type and outcome.content_type not in PAGE_TYPES:
+            raise FetchError(f"{job.url} is {outcome.content_type} but not an RSS/Atom feed or "
+                             "sitemap; only HTML pages and feeds are ingested")
+        else:
+            assert self.processes is not None
+            future = self.processes.submit(extract_page, outcome.body, outcome.url)
+            self.pending[future] = ("extract", job)
+
+    def _expand(self, job: Job, response: Response) -> None:
+        """A feed is not an item: its entries are. An item stored for the feed URL by a failed
+        earlier try is marked as a feed, which is fetched again each time it is given."""
+        if job.depth >= MAX_FEED_DEPTH:
+            raise FetchError(f"{job.url} is a feed nested more than {MAX_FEED_DEPTH} levels deep")
+        links = feed_links(response.body, response.url, self.settings.fetch_feed_max_entries)
+        self.total -= 1  # the feed is not an item; its entries are counted as they are queued
+        if job.item_id:
+            self._write(job, SourceType.WEB, {"fetch_status": FetchStatus.FEED.value,
+                                              "fetch_error": None})
+        self.progress(self.total - len(self.pending), None, f"{job.url}: {len(links)} entries")
+        self.add(links, depth=job.depth + 1)
+
+    def _tick(self) -> None:
+        self.progress(self.total - len(self.pending), self.total, "fetching")
+
+    def _write(self, job: Job, source_type: SourceType, values: dict[str, Any]) -> int:
+        """Update the failed/pending item for this URL, or add a new one; returns its id."""
+        now = datetime.now(UTC)
+        with session_scope() as session:
+            item = session.get(Item, job.item_id) if job.item_id else None
+            if item is None:
+                item = Item(canonical_url=job.canonical, url=job.url, source_type=source_type.value)
+                session.add(item)
+            for name, value in values.items():
+                setattr(item, name, value)
+            item.fetched_at = now
+            session.flush()
+            item_id = item.id
+        self._tick()
+        return item_id
+
+    def _store_failure(self, job: Job, reason: str) -> None:
+        self.result.failed += 1
+        self.result.errors.append(reason)
+        source = SourceType.YOUTUBE if youtube_video_id(job.url) else SourceType.WEB
+        self._write(job, source, {"fetch_status": FetchStatus.FAILED.value, "fetch_error": reason})
+
+    def _store_page(self, job: Job, page: dict[str, Any], source_type: SourceType) -> None:
+        text = page.pop("text")
+        meta = {k: v for k, v in page.items() if v is not None}
+        if len(text) < self.settings.fetch_min_chars:
+            self.result.failed += 1
+            reason = (f"only {len(text)} characters of text found at {job.url} (minimum "
+                      f"{self.settings.fetch_min_chars}, CURATION_FETCH_MIN_CHARS); the page may "
+                      "need JavaScript, sit behind a login, or hold no article")
+            self.result.errors.append(reason)
+            self._write(job, source_type, meta | {"fetch_status": FetchStatus.TOO_SHORT.value,
+                                                  "fetch_error": reason, "text": None})
+            return
+        digest = content_hash(text)
+        twin = self._twin(digest, job.item_id)
+        if twin:
+            self.result.duplicates += 1
+            self._write(job, source_type, meta | {
+                "fetch_status": FetchStatus.DUPLICATE.value, "text": None,
+                "fetch_error": f"same text as item {twin}; kept that one"})
+            return
+        self.result.fetched += 1
+        self.seen_hashes[digest] = self._write(job, source_type, meta | {
+            "text": text, "content_hash": digest, "fetch_status": FetchStatus.OK.value,
+            "fetch_error": None})
+
+    def _twin(self, digest: str, item_id: int | None) -> int | None:
+        """Another item with the same text, stored earlier or in this run."""
+        if digest in self.seen_hashes:
+            return self.seen_hashes[digest]
+        with session_scope() as session:
+            query = select(Item.id).where(Item.content_hash == digest)
+            if item_id:
+                query = query.where(Item.id != item_id)
+            return session.scalar(query.limit(1))
+
+
+def ingest_urls(urls: list[str], *, allow_private_hosts: bool | None = None,
+                progress: ProgressFn = no_progress, downloader: Downloader | None = None,
+                youtube_session: SessionFactory | None = None) -> IngestResult:
+    """Fetch web pages, feeds/sitemaps and YouTube videos into items; retries those stored as
+    failed or pending. downloader and youtube_session are for tests (local server, replay)."""
+    started = time.perf_counter()
+    lines = _check_input(urls)
+    settings = get_settings()
+    allow = settings.allow_private_hosts if allow_private_hosts is None else allow_private_hosts
+    run = _Run(settings, downloader or Downloader(settings, allow_private=allow), youtube_session,
+               progress)
+    try:
+        run.add(lines)
+        run.drain()
+    finally:
+        run.close()
+    run.result.seconds = time.perf_counter() - started
+    return run.result
+
+
+def retry_failed(*, allow_private_hosts: bool | None = None, progress: ProgressFn = no_progress,
+                 limit: int = 1000) -> IngestResult:
+    """Fetch again every item stored as failed or pending (imported with a header but no text)."""
+    with session_scope() as session:
+        urls = list(session.scalars(
+            select(Item.url).where(Item.fetch_status.in_(RETRY_STATUSES), Item.url.is_not(None))
+            .order_by(Item.id).limit(limit)))
+    if not urls:
+        return IngestResult()
+    return ingest_urls(urls, allow_private_hosts=allow_private_hosts, progress=progress)
+
+
+def recent_sources(session: Session, limit: int = 100) -> list[dict[str, Any]]:
+    """Items that went through the fetch layer or wait for it, newest first, for the Sources page."""
+    query = (
+        select(Item.id, Item.url, Item.title, Item.source_type, Item.fetch_status,
+               Item.fetch_error, Item.fetched_at)
+        .where(or_(Item.source_type != SourceType.IMPORT.value, Item.fetched_at.is_not(None),
+                   Item.fetch_status != FetchStatus.OK.value))
+        .order_by(Item.id.desc())
+        .limit(limit)
+    )
+    return [dict(row._mapping) for row in session.execute(query)]
