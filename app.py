@@ -13,4 +13,9 @@ def _migrate() -> str:
 
 _migrate()
 st.set_page_config(page_title="Curation", layout="wide")
-st.navigation([st.Page("pages/items.py", title="Items", icon=":material/list:")]).run()
+st.navigation([
+    st.Page("pages/queue.py", title="Queue", icon=":material/inbox:", default=True),
+    st.Page("pages/items.py", title="Items", icon=":material/list:"),
+    st.Page("pages/errors.py", title="Errors", icon=":material/rule:"),
+    st.Page("pages/activity.py", title="Activity", icon=":material/insights:"),
+]).run()

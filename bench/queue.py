@@ -22,6 +22,8 @@ sys.path[0] = str(Path(__file__).resolve().parent.parent)
 from sqlalchemy import insert, select, text  # noqa: E402
 
 from curation.queue import Lease, QueueFilter, _eligible, _now, decide, next_item  # noqa: E402
+from curation.enums import Role  # noqa: E402
+from curation.permissions import Actor  # noqa: E402
 from curation.settings import get_settings  # noqa: E402
 from db.migrate import upgrade  # noqa: E402
 from db.models import SCORE_MARGIN, Decision, Item, ModelVersion, Score  # noqa: E402
@@ -56,10 +58,11 @@ def fill(n: int) -> None:
 
 
 def ours(curator: str) -> bool:
+    who = Actor(curator, Role.CURATOR)
     with session_scope() as session:
-        item = next_item(session, curator)
+        item = next_item(session, who)
         if item:
-            decide(session, item.id, "accept", curator)
+            decide(session, who, item.id, "accept")
     return item is not None
 
 
@@ -73,7 +76,7 @@ def naive(curator: str) -> bool:
         if item_id is not None:
             session.add(Lease(item_id=item_id, curator=curator, expires_at=_now()))
             session.flush()
-            decide(session, item_id, "accept", curator)
+            decide(session, Actor(curator, Role.CURATOR), item_id, "accept")
     return item_id is not None
 
 

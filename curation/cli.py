@@ -80,6 +80,15 @@ def stats() -> None:
         emit(collection_stats(session))
 
 
+def _curator(name: str):  # type: ignore[no-untyped-def]
+    """Triage from the shell acts as a curator of that name: shell access is trusted, but a
+    script should not be able to do more than a person at the Queue page."""
+    from curation.enums import Role
+    from curation.permissions import Actor
+
+    return Actor(name, Role.CURATOR)
+
+
 @app.command("next")
 def next_(
     curator: Annotated[str, typer.Option(help="Who is curating; the item is leased to them.")],
@@ -91,7 +100,7 @@ def next_(
     from db.session import session_scope
 
     with session_scope() as session:
-        served = next_item(session, curator, strategy=strategy,
+        served = next_item(session, _curator(curator), strategy=strategy,
                            filters=QueueFilter(source_type=source_type))
         emit(served.as_dict() if served else {"id": None})
 
@@ -109,7 +118,7 @@ def decide(
     from db.session import session_scope
 
     with session_scope() as session:
-        decision = record(session, item_id, action, curator, seconds=seconds, note=note)
+        decision = record(session, _curator(curator), item_id, action, seconds=seconds, note=note)
         emit({"decision_id": decision.id, "item_id": item_id, "label": action, "curator": curator})
 
 
@@ -120,7 +129,7 @@ def undo(curator: Annotated[str, typer.Option(help="Whose last decision to rever
     from db.session import session_scope
 
     with session_scope() as session:
-        decision = revert(session, curator)
+        decision = revert(session, _curator(curator))
         emit({"undone_decision_id": decision.id, "item_id": decision.item_id, "label": decision.label})
 
 

@@ -16,8 +16,10 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, aliased
 
-from curation.enums import Action
+from curation.audit import record
+from curation.enums import Action, AuditAction
 from curation.errors import CurationError
+from curation.permissions import HasRole, Permission, require
 from curation.settings import get_settings
 from curation.task import get_task
 from db.models import SCORE_MARGIN, Decision, Item, Lease, LLMAssessment, ModelVersion, Score
@@ -51,6 +53,10 @@ class ServedItem:
     passage: str | None
     llm_verdict: str | None
     llm_confidence: float | None
+    llm_rationale: str | None
+    llm_evidence: list[str]
+    llm_evidence_ok: bool | None
+    llm_steps: list[Any]
     lease_expires_at: datetime
 
     def as_dict(self) -> dict[str, Any]:
@@ -204,14 +210,21 @@ def _serve(session: Session, item_id: int, curator: str, version_id: int | None)
         source_type=item.source_type, published_at=item.published_at, text=item.text or "",
         score=lease.served_score, passage=score.passage if score else None,
         llm_verdict=lease.served_verdict, llm_confidence=assessment.confidence if assessment else None,
+        llm_rationale=assessment.rationale if assessment else None,
+        llm_evidence=[e.get("quote", "") if isinstance(e, dict) else str(e)
+                      for e in (assessment.evidence if assessment else [])],
+        llm_evidence_ok=assessment.evidence_ok if assessment else None,
+        llm_steps=assessment.steps if assessment else [],
         lease_expires_at=lease.expires_at,
     )
 
 
-def next_item(session: Session, curator: str, *, strategy: str = "uncertainty",
+def next_item(session: Session, who: HasRole, *, strategy: str = "uncertainty",
               filters: QueueFilter = QueueFilter()) -> ServedItem | None:
-    """Lease and return the next item for curator, or None when nothing is left for them.
+    """Lease and return the next item for who, or None when nothing is left for them.
     A curator who already holds a live lease gets that item again (a reload loses nothing)."""
+    require(who, Permission.DECIDE)
+    curator = who.name
     if strategy not in STRATEGIES:
         raise QueueError(f"unknown queue strategy {strategy!r}; use one of {', '.join(STRATEGIES)}")
     now = _now()
@@ -238,11 +251,25 @@ def _check_action(action: str) -> None:
         raise QueueError(f"unknown decision {action!r}; use one of {', '.join(allowed)}")
 
 
-def decide(session: Session, item_id: int, action: str, curator: str, *,
+def decide(session: Session, who: HasRole, item_id: int, action: str, *,
            seconds: float | None = None, note: str | None = None) -> Decision:
-    """Record curator's label (or skip) for item_id and release its lease. The decision keeps
-    the score and LLM verdict that were served with the item; a relabel of an item nobody holds
-    records the current ones. Refused while another curator holds the item."""
+    """Record who's label (or skip) for item_id and release its lease. The decision keeps the
+    score and LLM verdict that were served with the item; a decision on an item nobody holds
+    (a relabel) records the current ones. Refused while another curator holds the item."""
+    require(who, Permission.DECIDE)
+    return _record_decision(session, who.name, item_id, action, seconds, note, AuditAction.DECIDE)
+
+
+def relabel(session: Session, who: HasRole, item_id: int, label: str, note: str | None = None) -> Decision:
+    """Correct an item's label from the Errors page: a new decision, the old one stays."""
+    require(who, Permission.RELABEL)
+    if label not in get_task().labels:
+        raise QueueError(f"unknown label {label!r}; use one of {', '.join(get_task().labels)}")
+    return _record_decision(session, who.name, item_id, label, None, note, AuditAction.RELABEL)
+
+
+def _record_decision(session: Session, curator: str, item_id: int, action: str, seconds: float | None,
+                     note: str | None, audit_action: AuditAction) -> Decision:
     _check_action(action)
     if session.get(Item, item_id) is None:
         raise QueueError(f"no item with id {item_id}; `python -m curation next` serves valid ids")
@@ -270,12 +297,15 @@ def decide(session: Session, item_id: int, action: str, curator: str, *,
     if lease and (mine or lease.expires_at <= now):
         session.delete(lease)
     session.flush()
+    record(session, curator, audit_action, f"item:{item_id}", {"label": action, "decision": decision.id})
     return decision
 
 
-def undo(session: Session, curator: str) -> Decision:
-    """Revert curator's own last decision that is not undone yet, and lease its item back to
-    them so it is what they see next."""
+def undo(session: Session, who: HasRole) -> Decision:
+    """Revert who's own last decision that is not undone yet, and lease its item back to them
+    so it is what they see next."""
+    require(who, Permission.DECIDE)
+    curator = who.name
     last = session.scalar(
         select(Decision)
         .where(Decision.curator == curator, Decision.undone_at.is_(None))
@@ -289,4 +319,5 @@ def undo(session: Session, curator: str) -> Decision:
     session.execute(update(Decision).where(Decision.id == last.id).values(undone_at=now))
     _claim(session, last.item_id, curator, now)
     session.refresh(last)
+    record(session, curator, AuditAction.UNDO, f"item:{last.item_id}", {"decision": last.id})
     return last

@@ -6,6 +6,8 @@ import pytest
 from sqlalchemy import func, select, update
 
 from curation.queue import QueueError, QueueFilter, decide, next_item, undo
+from curation.enums import Role
+from curation.permissions import Actor
 from db.models import Decision, Lease
 from db.session import session_scope
 from tests.factories import add_active_model, add_assessment, add_items, run_cli
@@ -13,12 +15,12 @@ from tests.factories import add_active_model, add_assessment, add_items, run_cli
 
 def _next(curator: str, **kwargs):
     with session_scope() as session:
-        return next_item(session, curator, **kwargs)
+        return next_item(session, Actor(curator, Role.CURATOR), **kwargs)
 
 
 def _decide(item_id: int, action: str, curator: str, **kwargs):
     with session_scope() as session:
-        return decide(session, item_id, action, curator, **kwargs)
+        return decide(session, Actor(curator, Role.CURATOR), item_id, action, **kwargs)
 
 
 def _decisions() -> list[tuple]:
@@ -82,12 +84,12 @@ def test_undo_reverts_only_my_last_decision_and_serves_the_item_again(db_url: st
     _decide(first, "accept", "ann")
     _decide(second, "reject", "bob")
     with session_scope() as session:
-        undone = undo(session, "ann")
+        undone = undo(session, Actor("ann", Role.CURATOR))
     assert undone.item_id == first
     assert _decisions() == [(first, "accept", "ann", True), (second, "reject", "bob", False)]
     assert _next("ann").id == first
     with session_scope() as session, pytest.raises(QueueError, match="nothing to undo: carl"):
-        undo(session, "carl")
+        undo(session, Actor("carl", Role.CURATOR))
 
 
 def test_deciding_an_item_someone_else_holds_is_refused_and_writes_nothing(db_url: str) -> None:
@@ -161,3 +163,21 @@ def test_cli_next_decide_undo_share_the_queue(db_url: str) -> None:
     code, out, _ = run_cli("decide", str(first), "accept", "--curator", "ann")
     assert code == 1 and "being curated by bob" in out["error"]
     assert run_cli("stats")[1]["labels"] == {}
+
+
+def test_a_viewer_cannot_take_or_decide_items_and_decisions_are_audited(db_url: str) -> None:
+    from curation.audit import list_audit
+    from curation.permissions import LOCAL_ADMIN, PermissionDenied
+
+    with session_scope() as session:
+        (item,) = add_items(session, 1)
+    viewer = Actor("vera", Role.VIEWER)
+    with session_scope() as session, pytest.raises(PermissionDenied, match="'vera' with role 'viewer'"):
+        next_item(session, viewer)
+    with session_scope() as session, pytest.raises(PermissionDenied):
+        decide(session, viewer, item, "accept")
+    _decide(item, "accept", "ann")
+    with session_scope() as session:
+        entries = list_audit(session, LOCAL_ADMIN)
+    assert [(e["actor"], e["action"], e["target"]) for e in entries] == [("ann", "decide", f"item:{item}")]
+    assert _decisions() == [(item, "accept", "ann", False)]

@@ -1,0 +1,38 @@
+"""Who decided how much, and how long a decision takes: the Activity page."""
+
+import statistics
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from curation.enums import IMPORT_CURATOR
+from db.models import Decision
+
+
+def decisions_per_day(session: Session) -> list[dict[str, Any]]:
+    """Decisions that stand (not undone) per curator and UTC day; bulk imports are left out."""
+    day = func.date(Decision.created_at)
+    rows = session.execute(
+        select(day.label("day"), Decision.curator, func.count().label("decisions"))
+        .where(Decision.undone_at.is_(None), Decision.curator != IMPORT_CURATOR)
+        .group_by(day, Decision.curator)
+        .order_by(day, Decision.curator)
+    )
+    return [{"day": str(r.day), "curator": r.curator, "decisions": r.decisions} for r in rows]
+
+
+def time_per_decision(session: Session) -> list[dict[str, Any]]:
+    """Median and p90 seconds per decision for each curator."""
+    rows = session.execute(
+        select(Decision.curator, Decision.seconds_spent)
+        .where(Decision.seconds_spent.is_not(None), Decision.curator != IMPORT_CURATOR)
+    )
+    per_curator: dict[str, list[float]] = {}
+    for curator, seconds in rows:
+        per_curator.setdefault(curator, []).append(seconds)
+    return [
+        {"curator": curator, "decisions": len(times), "median_s": statistics.median(times),
+         "p90_s": statistics.quantiles(times, n=10)[-1] if len(times) > 1 else times[0]}
+        for curator, times in sorted(per_curator.items())
+    ]

@@ -1,0 +1,59 @@
+"""Where the model and the curators disagree: the Errors page's false positives and negatives,
+and labels that look wrong because a confident model and the LLM both say otherwise."""
+
+from typing import Any
+
+from sqlalchemy import Select, and_, select
+from sqlalchemy.orm import Session
+
+from curation.labels import current_labels
+from curation.queue import _latest_assessment_id, active_version_id
+from curation.task import get_task
+from db.models import Item, LLMAssessment, Score
+
+MISTAKE_KINDS = ("false_positive", "false_negative")
+
+
+def _labelled_and_scored(version_id: int) -> Select:
+    labels = current_labels()
+    return (
+        select(Item.id, Item.title, Item.url, labels.c.label, labels.c.curator, Score.probability,
+               LLMAssessment.verdict.label("llm_verdict"))
+        .join(labels, labels.c.item_id == Item.id)
+        .join(Score, and_(Score.item_id == Item.id, Score.model_version_id == version_id))
+        .outerjoin(LLMAssessment, LLMAssessment.id == _latest_assessment_id(Item.id))
+    )
+
+
+def model_mistakes(session: Session, kind: str, limit: int = 200) -> list[dict[str, Any]]:
+    """Items the active model gets wrong against the current curator label, worst first."""
+    if kind not in MISTAKE_KINDS:
+        raise ValueError(f"kind must be one of {MISTAKE_KINDS}, not {kind!r}")
+    version_id = active_version_id(session)
+    if version_id is None:
+        return []
+    task = get_task()
+    query = _labelled_and_scored(version_id)
+    if kind == "false_positive":
+        query = query.where(query.selected_columns.label == task.negative_label,
+                            Score.probability >= 0.5).order_by(Score.probability.desc())
+    else:
+        query = query.where(query.selected_columns.label == task.positive_label,
+                            Score.probability < 0.5).order_by(Score.probability)
+    return [dict(row._mapping) for row in session.execute(query.limit(limit))]
+
+
+def suspect_labels(session: Session, confidence: float = 0.9, limit: int = 200) -> list[dict[str, Any]]:
+    """Labels contradicted both by a model at least `confidence` sure and by the LLM verdict."""
+    version_id = active_version_id(session)
+    if version_id is None:
+        return []
+    task = get_task()
+    query = _labelled_and_scored(version_id)
+    label = query.selected_columns.label
+    says_positive = (label == task.negative_label) & (Score.probability >= confidence) & (
+        LLMAssessment.verdict == task.positive_label)
+    says_negative = (label == task.positive_label) & (Score.probability <= 1 - confidence) & (
+        LLMAssessment.verdict == task.negative_label)
+    query = query.where(says_positive | says_negative).order_by(Item.id).limit(limit)
+    return [dict(row._mapping) for row in session.execute(query)]

@@ -1,0 +1,22 @@
+"""Activity: decisions per curator and day, time per decision."""
+
+import plotly.express as px
+import streamlit as st
+
+from curation.activity import decisions_per_day, time_per_decision
+from db.session import session_scope
+
+st.title("Activity")
+with session_scope() as session:
+    per_day = decisions_per_day(session)
+    timing = time_per_decision(session)
+if not per_day:
+    st.info("No decisions yet: triage some items on the Queue page.")
+    st.stop()
+st.plotly_chart(px.bar(per_day, x="day", y="decisions", color="curator", title="Decisions per day"),
+                use_container_width=True)
+if timing:
+    st.plotly_chart(px.bar(timing, x="curator", y=["median_s", "p90_s"], barmode="group",
+                           title="Seconds per decision", labels={"value": "seconds"}),
+                    use_container_width=True)
+    st.dataframe(timing, hide_index=True)

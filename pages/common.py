@@ -1,0 +1,62 @@
+"""Drawing helpers the pages share. No SQL and no domain logic here."""
+
+import json
+
+import streamlit as st
+
+from curation.auth import TOKEN_KEY, current_actor
+from curation.highlight import find_spans, highlighted_html
+from curation.permissions import Actor
+
+DOCUMENT_CSS = """<style>
+.doc { white-space: pre-wrap; max-height: 32rem; overflow-y: auto; font-size: 0.95rem;
+       line-height: 1.5; padding: 0.75rem; border: 1px solid #ddd; border-radius: 0.5rem; }
+.doc mark.passage { background: #fde68a; }
+.doc mark.evidence { background: #bbf7d0; }
+</style>"""
+
+# Keys trigger the button whose widget key is given, except while typing in a field, so a note
+# with an "a" in it does not accept the item.
+SHORTCUT_JS = """<script>
+const doc = window.parent.document, win = window.parent;
+win.__curationShortcuts = %s;
+if (!win.__curationShortcutsInstalled) {
+  win.__curationShortcutsInstalled = true;
+  doc.addEventListener('keydown', (e) => {
+    const t = e.target;
+    if (e.ctrlKey || e.metaKey || e.altKey || t.isContentEditable ||
+        ['INPUT', 'TEXTAREA', 'SELECT'].includes(t.tagName)) return;
+    const key = win.__curationShortcuts[e.key.toLowerCase()];
+    const button = key && doc.querySelector('.st-key-' + key + ' button');
+    if (button && !button.disabled) { e.preventDefault(); button.click(); }
+  });
+}
+</script>"""
+
+
+def keyboard_shortcuts(keys_to_buttons: dict[str, str]) -> None:
+    """Bind single keys to buttons by their widget key."""
+    st.iframe(SHORTCUT_JS % json.dumps(keys_to_buttons), height=1)
+
+
+def current_user() -> Actor:
+    """Who is using the app: the logged-in user, or the local admin when accounts are off.
+    app.py has already sent anyone without a valid login to the login page."""
+    return current_actor(st.session_state.get(TOKEN_KEY))
+
+
+def flash(message: str) -> None:
+    """Keep a message from an on_click callback for the rerun that follows it."""
+    st.session_state["flash"] = message
+
+
+def show_flash() -> None:
+    if message := st.session_state.pop("flash", None):
+        (st.error if message.startswith("error") else st.success)(message)
+
+
+def show_document(text: str, passage: str | None = None, evidence: list[str] | None = None) -> None:
+    """The untrusted document, escaped, with the classifier's passage and the LLM's evidence marked."""
+    spans = find_spans(text, [passage] if passage else [], "passage")
+    spans += find_spans(text, evidence or [], "evidence")
+    st.html(DOCUMENT_CSS + f'<div class="doc">{highlighted_html(text, spans)}</div>')

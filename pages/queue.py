@@ -1,0 +1,94 @@
+"""Queue: one item at a time; a, r, s, u decide, reject, skip and undo."""
+
+import streamlit as st
+
+from curation.errors import CurationError
+from curation.permissions import Permission, can
+from curation.queue import STRATEGIES, QueueFilter, decide, next_item, undo
+from curation.task import get_task
+from db.session import session_scope
+from pages.common import current_user, flash, keyboard_shortcuts, show_document, show_flash
+
+task = get_task()
+user = current_user()
+
+with st.sidebar:
+    strategy = st.selectbox("Order", STRATEGIES, help="Default: most uncertain first, then "
+                            "classifier-LLM disagreement.")
+    source = st.selectbox("Source", ["any", "web", "youtube", "import"])
+    status = st.selectbox("Items", ["unlabelled", "labelled", "all"])
+filters = QueueFilter(source_type=None if source == "any" else source, status=status)
+
+
+def _act(item_id: int, action: str) -> None:
+    try:
+        with session_scope() as session:
+            decide(session, user, item_id, action, note=st.session_state.get("note") or None)
+        st.session_state["note"] = ""
+        flash(f"{action} recorded")
+    except CurationError as exc:
+        flash(f"error: {exc}")
+
+
+def _undo() -> None:
+    try:
+        with session_scope() as session:
+            decision = undo(session, user)
+        flash(f"undid {decision.label} on item {decision.item_id}")
+    except CurationError as exc:
+        flash(f"error: {exc}")
+
+
+st.title(f"Queue · {task.question}")
+show_flash()
+if not can(user, Permission.DECIDE):
+    st.info(f"{user.name} has the role {user.role}: viewers can browse items but not triage.")
+    st.stop()
+
+with session_scope() as session:
+    item = next_item(session, user, strategy=strategy, filters=filters)
+
+if item is None:
+    st.info("Nothing left to curate with these filters. Add sources, import a file, or change "
+            "the filters in the sidebar.")
+    st.button("Undo my last decision (u)", key="undo", on_click=_undo)
+    keyboard_shortcuts({"u": "undo"})
+    st.stop()
+
+st.subheader(item.title or item.url or f"Item {item.id}", anchor=False)
+if item.url and item.url.startswith(("http://", "https://")):
+    st.link_button("Open source", item.url)
+st.caption(f"{item.source_type} · published {item.published_at:%Y-%m-%d}" if item.published_at
+           else item.source_type)
+
+left, right = st.columns([3, 2])
+with right:
+    if item.score is None:
+        st.info("No classifier score yet: train a model on the Model page.")
+    else:
+        st.metric(f"Classifier: P({task.positive_label})", f"{item.score:.2f}")
+        st.progress(item.score)
+        if item.passage:
+            st.caption("Marked yellow: the passage that drove the score.")
+    if item.llm_verdict is None:
+        st.info("No LLM assessment yet.")
+    else:
+        st.metric("LLM verdict", item.llm_verdict,
+                  f"confidence {item.llm_confidence:.2f}" if item.llm_confidence else None)
+        st.text(item.llm_rationale or "")
+        if item.llm_evidence_ok is False:
+            st.warning("Some quoted evidence does not occur in the document.")
+        with st.expander("Reasoning steps"):
+            st.json(item.llm_steps, expanded=False)
+    st.text_input("Note (optional)", key="note")
+    buttons = st.columns(4)
+    buttons[0].button(f"{task.positive_label.title()} (a)", key="accept", type="primary",
+                      on_click=_act, args=(item.id, task.positive_label), use_container_width=True)
+    buttons[1].button(f"{task.negative_label.title()} (r)", key="reject",
+                      on_click=_act, args=(item.id, task.negative_label), use_container_width=True)
+    buttons[2].button("Skip (s)", key="skip", on_click=_act, args=(item.id, "skip"),
+                      use_container_width=True)
+    buttons[3].button("Undo (u)", key="undo", on_click=_undo, use_container_width=True)
+with left:
+    show_document(item.text, item.passage, item.llm_evidence)
+keyboard_shortcuts({"a": "accept", "r": "reject", "s": "skip", "u": "undo"})

@@ -1,0 +1,34 @@
+from sqlalchemy import select
+
+from curation.enums import Role
+from curation.permissions import Actor
+from curation.queue import decide
+from db.models import Decision
+from db.session import session_scope
+from tests.factories import add_active_model, add_items
+
+
+def test_errors_page_empty_state_then_relabel_a_false_positive(open_page) -> None:
+    app = open_page("pages/errors.py")
+    assert "No disagreements to review" in app.info[0].value
+    with session_scope() as session:
+        (item,) = add_items(session, 1)
+        add_active_model(session, {item: 0.8})
+        decide(session, Actor("ann", Role.CURATOR), item, "reject")
+    app.run()
+    assert app.subheader[0].value.endswith(": 1")
+    app.button(key=f"relabel-False-{item}").click().run()
+    with session_scope() as session:
+        labels = session.execute(select(Decision.label, Decision.curator).order_by(Decision.id)).all()
+    assert labels == [("reject", "ann"), ("accept", "local")]
+    assert app.subheader[0].value.endswith(": 0")
+
+
+def test_activity_page_empty_state_then_charts(open_page) -> None:
+    app = open_page("pages/activity.py")
+    assert "No decisions yet" in app.info[0].value
+    with session_scope() as session:
+        (item,) = add_items(session, 1)
+        decide(session, Actor("ann", Role.CURATOR), item, "accept", seconds=3)
+    app.run()
+    assert len(app.get("plotly_chart")) == 2
