@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from curation.errors import CurationError
+from curation.errors import CurationError, JobError
 from curation.progress import stderr_progress
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False)
@@ -276,6 +276,59 @@ def _read_url_file(file: Path) -> list[str]:
         return file.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
         raise CurationError(f"cannot read URL file {file} ({exc}); give a UTF-8 text file, one URL a line") from exc
+
+
+jobs_app = typer.Typer(help="Background jobs: list recent ones, or submit one for the worker.")
+app.add_typer(jobs_app, name="jobs")
+
+
+@jobs_app.callback(invoke_without_command=True)
+def jobs(
+    ctx: typer.Context,
+    limit: Annotated[int, typer.Option(help="How many of the newest jobs to list.")] = 20,
+) -> None:
+    """List recent background jobs, newest first, with status and progress."""
+    if ctx.invoked_subcommand:
+        return
+    from curation.jobs import job_summary, list_jobs
+    from db.session import session_scope
+
+    with session_scope() as session:
+        emit({"jobs": [job_summary(job) for job in list_jobs(session, limit)]})
+
+
+@jobs_app.command("submit")
+def jobs_submit(
+    kind: Annotated[str, typer.Argument(help="ingest, score, rescore, reason or train.")],
+    params: Annotated[str, typer.Option(help='Parameters as JSON, e.g. \'{"limit": 10}\'.')] = "{}",
+) -> None:
+    """Queue a background job; if one of the same kind is queued or running, show that one."""
+    from curation.jobs import job_summary, submit
+
+    try:
+        parsed = json.loads(params)
+    except json.JSONDecodeError as exc:
+        raise JobError(f"--params {params!r} is not JSON ({exc}); write e.g. '{{\"limit\": 10}}'") from exc
+    if not isinstance(parsed, dict):
+        raise JobError(f"--params {params!r} must be a JSON object, e.g. '{{\"limit\": 10}}'")
+    job, created = submit(kind, parsed)
+    if not created:
+        print(f"job {job.id} ({job.kind}) is already {job.status}; not starting another", file=sys.stderr)
+    emit({**job_summary(job), "created": created})
+
+
+@app.command()
+def worker(
+    workers: Annotated[int | None, typer.Option(help="Jobs run at once; default CURATION_WORKERS.")] = None,
+    periodic: Annotated[bool, typer.Option(help="Run the schedules here; on one machine only.")] = True,
+) -> None:
+    """Run background jobs from the queue until stopped (Ctrl-C lets running jobs finish)."""
+    import logging
+
+    from curation.worker import run_worker
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    emit({"worker": run_worker(workers, periodic), "stopped": True})
 
 
 def main() -> None:

@@ -51,3 +51,20 @@ class AuditAction(StrEnum):
     ROLLBACK = "rollback"
     ADD_SOURCES = "sources.add"
     SETTINGS = "settings.change"
+
+
+class JobKind(StrEnum):
+    """Background work a worker runs: each kind calls one domain function."""
+
+    INGEST = "ingest"
+    SCORE = "score"
+    RESCORE = "rescore"
+    REASON = "reason"
+    TRAIN = "train"
+
+
+class JobStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"

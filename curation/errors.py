@@ -36,3 +36,7 @@ class BindRefused(ConfigError):
 
 class FetchError(CurationError):
     """A URL could not be fetched or yielded nothing usable; stored on its item as the reason."""
+
+
+class JobError(CurationError):
+    """A background job cannot be submitted or queued; nothing was queued."""

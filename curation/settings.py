@@ -76,6 +76,30 @@ class Settings(BaseSettings):
         SecretStr(""), description="Webshare rotating-proxy password; from the environment only."
     )
 
+    # Background jobs (curation/jobs.py, curation/worker.py).
+    redis_url: str = Field(
+        "", description="Redis URL of the job queue (redis://host:6379/0); empty: SQLite in CURATION_HOME."
+    )
+    queue_name: str = Field(
+        "curation", description="Name of the job queue, so several deployments can share one Redis."
+    )
+    workers: int = Field(1, ge=1, description="Jobs one `worker` process runs at once (threads).")
+    job_stale_after_s: float = Field(
+        60.0, gt=0, description="A running job whose worker sent no heartbeat for this long is marked failed."
+    )
+    retrain_every_labels: int = Field(
+        50, ge=0, description="Queue a retrain after this many new labels; 0 switches it off."
+    )
+    retrain_cron: str = Field(
+        "", description="Cron schedule (minute hour day month weekday, UTC) to retrain; empty: off."
+    )
+    feed_urls: list[str] = Field(
+        default_factory=list, description='Feeds re-read on the feed schedule, as JSON: ["https://..."].'
+    )
+    feed_cron: str = Field(
+        "0 * * * *", description="Cron schedule (UTC) to re-read CURATION_FEED_URLS; empty: off."
+    )
+
     def secret(self, name: str) -> str | None:
         """An API key by its usual name (e.g. ANTHROPIC_API_KEY): the environment first, then
         secrets_file. Secrets live only there, never in the database or this object's dump."""

@@ -171,6 +171,11 @@ class Job(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
+    # Set while the job is queued or running, NULL once it ends. The unique index makes "one
+    # train job at a time" hold in the database, even when two processes submit at once.
+    active_key: Mapped[str | None] = mapped_column(String(128), unique=True)
+    # Written by the running worker every second; a stale one means the worker died.
+    heartbeat_at: Mapped[datetime | None]
 
 
 class User(Base):

@@ -1,0 +1,311 @@
+"""Background jobs against real databases and queues: the jobs table mirrors what a job does, a
+second request for a running kind returns the first, a killed worker's job ends failed with the
+reason, and two workers on one Redis queue run each job exactly once."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+import redis
+from sqlalchemy import func, select
+
+from curation import jobs
+from curation.enums import JobStatus
+from curation.errors import ConfigError, JobError
+from curation.importing import import_file
+from curation.settings import get_settings
+from curation.worker import get_queue, parse_cron
+from db.models import Job
+from db.session import session_scope
+from tests.factories import REPO, make_row, run_cli, write_jsonl
+from tests.integration.job_kinds import TEST_KINDS
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+@pytest.fixture(autouse=True)
+def test_kinds(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    for kind, spec in TEST_KINDS.items():
+        monkeypatch.setitem(jobs.KINDS, kind, spec)
+    get_queue.cache_clear()
+    yield
+    get_queue.cache_clear()
+
+
+@pytest.fixture
+def redis_queue(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A Redis queue of this test's own, deleted afterwards."""
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
+    try:
+        client.ping()
+    except redis.ConnectionError as exc:
+        pytest.skip(f"Redis at {REDIS_URL} is not reachable ({exc}); start it to run this test")
+    name = f"curation-test-{uuid.uuid4().hex[:12]}"
+    monkeypatch.setenv("CURATION_REDIS_URL", REDIS_URL)
+    monkeypatch.setenv("CURATION_QUEUE_NAME", name)
+    get_settings.cache_clear()
+    get_queue.cache_clear()
+    yield name
+    get_queue().huey.storage.flush_all()
+    for key in client.scan_iter(match=f"*{name}*"):
+        client.delete(key)
+    assert not list(client.scan_iter(match=f"*{name}*"))
+
+
+def drain() -> None:
+    """What a worker does, in this process: take each queued task and execute it."""
+    huey = get_queue().huey
+    while (task := huey.dequeue()) is not None:
+        huey.execute(task)
+
+
+def job(job_id: int) -> Job:
+    with session_scope() as session:
+        found = jobs.get_job(session, job_id)
+    assert found is not None
+    return found
+
+
+def job_count() -> int:
+    with session_scope() as session:
+        return session.scalar(select(func.count(Job.id))) or 0
+
+
+def wait_for(condition: Callable[[], bool], what: str, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {seconds}s waiting for {what}")
+        time.sleep(0.05)
+
+
+def start_worker(**env: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "tests.integration.job_kinds"], cwd=REPO, text=True,
+        env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+
+
+def stop(worker: subprocess.Popen[str]) -> None:
+    if worker.poll() is None:
+        worker.send_signal(signal.SIGINT)
+        try:
+            worker.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait()
+
+
+def test_jobs_table_mirrors_progress_and_result(db_url: str, tmp_path: Path) -> None:
+    submitted, created = jobs.submit("record", {"log": str(tmp_path / "log"), "tag": "a", "steps": 4})
+    assert created and submitted.status == JobStatus.QUEUED
+
+    drain()
+
+    finished = job(submitted.id)
+    assert finished.status == JobStatus.DONE
+    assert (finished.done, finished.total, finished.message) == (4, 4, "step 4 of 4")
+    assert finished.result == {"tag": "a", "steps": 4}
+    assert finished.worker == jobs.worker_id()
+    assert finished.started_at is not None and finished.finished_at is not None
+    with session_scope() as session:
+        assert [j.id for j in jobs.list_jobs(session)] == [submitted.id]
+
+
+def test_failed_job_keeps_the_error_and_frees_the_kind(db_url: str) -> None:
+    first, _ = jobs.submit("fail")
+    drain()
+
+    failed = job(first.id)
+    assert failed.status == JobStatus.FAILED
+    assert failed.error == "CurationError: the test kind failed on purpose"
+    assert (failed.done, failed.total) == (1, 2)
+    again, created = jobs.submit("fail")
+    assert created and again.id != first.id
+
+
+def test_retrain_requested_twice_is_queued_once(db_url: str) -> None:
+    first, created = jobs.submit("train", {"promote": True})
+    second, created_again = jobs.submit("train")
+
+    assert created and not created_again
+    assert second.id == first.id and second.status == JobStatus.QUEUED
+    assert job_count() == 1
+    assert get_queue().huey.pending_count() == 1
+
+
+def test_racing_submitters_create_one_job(db_url: str) -> None:
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(lambda _: jobs.submit("train"), range(8)))
+
+    assert sum(created for _, created in results) == 1
+    assert len({submitted.id for submitted, _ in results}) == 1
+    assert job_count() == 1
+
+
+def test_a_job_delivered_twice_runs_once(db_url: str, tmp_path: Path) -> None:
+    log = tmp_path / "log"
+    submitted, _ = jobs.submit("record", {"log": str(log), "tag": "once"})
+
+    jobs.run_job(submitted.id)
+    jobs.run_job(submitted.id)
+
+    assert log.read_text() == "once\n"
+    assert job(submitted.id).status == JobStatus.DONE
+
+
+@pytest.mark.parametrize(
+    ("kind", "params", "message"),
+    [
+        ("nope", {}, "unknown job kind 'nope'; use one of: "),
+        ("train", {"epochs": 3}, "train jobs take no parameter epochs; allowed: base_model, force, promote"),
+        ("ingest", {"urls": []}, 'ingest needs params {"urls": ["https://...", ...]}'),
+    ],
+)
+def test_bad_job_requests_are_refused_and_queue_nothing(
+    db_url: str, kind: str, params: dict[str, object], message: str
+) -> None:
+    with pytest.raises(JobError, match=message.replace("[", r"\[").replace("{", r"\{")):
+        jobs.submit(kind, params)
+
+    assert job_count() == 0
+    assert get_queue().huey.pending_count() == 0
+
+
+def test_retrain_is_queued_after_every_n_labels(db_url: str, tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CURATION_RETRAIN_EVERY_LABELS", "3")
+    get_settings.cache_clear()
+    rows = [make_row(1, "accept"), make_row(2, "reject")]
+    with session_scope() as session:
+        import_file(session, write_jsonl(tmp_path / "a.jsonl", rows))
+    assert jobs.maybe_schedule_retrain() is None
+
+    with session_scope() as session:
+        import_file(session, write_jsonl(tmp_path / "b.jsonl", [make_row(3, "accept"), make_row(4, None)]))
+        assert jobs.labels_since_last_training(session) == 3
+    scheduled = jobs.maybe_schedule_retrain()
+
+    assert scheduled is not None
+    train_job, created = scheduled
+    assert created and train_job.kind == "train" and train_job.params == {"promote": True}
+    with session_scope() as session:
+        assert jobs.labels_since_last_training(session) == 0
+    assert jobs.maybe_schedule_retrain() is None
+
+
+def test_retrain_every_n_labels_can_be_switched_off(db_url: str, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CURATION_RETRAIN_EVERY_LABELS", "0")
+    get_settings.cache_clear()
+    with session_scope() as session:
+        import_file(session, write_jsonl(tmp_path / "a.jsonl", [make_row(n) for n in range(5)]))
+
+    assert jobs.maybe_schedule_retrain() is None
+    assert job_count() == 0
+
+
+def test_a_bad_cron_schedule_names_the_setting() -> None:
+    assert parse_cron("0 3 * * *", "CURATION_RETRAIN_CRON") is not None
+    with pytest.raises(ConfigError, match=r"CURATION_RETRAIN_CRON='0 25 \* \* \*' is not a cron"):
+        parse_cron("0 25 * * *", "CURATION_RETRAIN_CRON")
+    with pytest.raises(ConfigError, match="it has 1 fields, not 5"):
+        parse_cron("daily", "CURATION_FEED_CRON")
+
+
+def test_a_killed_workers_job_is_failed_with_the_reason_on_the_next_start(
+    db_url: str, tmp_path: Path
+) -> None:
+    """SqliteHuey in CURATION_HOME (the default queue) with a real worker process."""
+    started = tmp_path / "started"
+    blocked, _ = jobs.submit("block", {"started": str(started)})
+    worker = start_worker()
+    try:
+        wait_for(started.exists, "the job to start")
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(timeout=10)
+        assert job(blocked.id).status == JobStatus.RUNNING  # nobody has noticed yet
+
+        again, created = jobs.submit("block", {"started": str(started)})
+        assert not created and again.id == blocked.id  # still holds its kind until found dead
+
+        worker = start_worker()
+        wait_for(lambda: job(blocked.id).status == JobStatus.FAILED, "the next worker to fail the job")
+    finally:
+        stop(worker)
+    failed = job(blocked.id)
+    assert f"worker {failed.worker} died while running this job (its process is gone)" in failed.error
+    assert "submit it again" in failed.error
+    assert jobs.submit("record", {"log": str(tmp_path / "log"), "tag": "x"})[1]
+
+
+def test_a_worker_stopped_with_sigterm_fails_its_running_job_with_the_reason(
+    db_url: str, tmp_path: Path
+) -> None:
+    started = tmp_path / "started"
+    blocked, _ = jobs.submit("block", {"started": str(started)})
+    worker = start_worker()
+    try:
+        wait_for(started.exists, "the job to start")
+        worker.send_signal(signal.SIGTERM)
+        worker.wait(timeout=15)
+    finally:
+        stop(worker)
+    stopped = job(blocked.id)
+    assert stopped.status == JobStatus.FAILED
+    assert stopped.error == f"worker {stopped.worker} was stopped while running this job; submit it again"
+
+
+def test_two_workers_on_redis_run_each_job_exactly_once(
+    db_url: str, redis_queue: str, tmp_path: Path
+) -> None:
+    log = tmp_path / "log"
+    workers = [start_worker(CURATION_WORKERS="2") for _ in range(2)]
+    try:
+        submitted = [jobs.submit("record", {"log": str(log), "tag": f"t{n}", "steps": 2})[0]
+                     for n in range(40)]
+        ids = [s.id for s in submitted]
+
+        def all_done() -> bool:
+            with session_scope() as session:
+                statuses = session.scalars(select(Job.status).where(Job.id.in_(ids))).all()
+            return all(status in (JobStatus.DONE, JobStatus.FAILED) for status in statuses)
+
+        wait_for(all_done, "40 jobs to finish", seconds=60)
+    finally:
+        for worker in workers:
+            stop(worker)
+    assert sorted(log.read_text().split()) == sorted(f"t{n}" for n in range(40))
+    for submitted_job in submitted:
+        finished = job(submitted_job.id)
+        assert finished.status == JobStatus.DONE, finished.error
+        assert (finished.done, finished.total) == (2, 2)
+    assert get_queue().huey.pending_count() == 0
+
+
+def test_cli_submits_once_and_lists_jobs(db_url: str) -> None:
+    code, first, _ = run_cli("jobs", "submit", "train", "--params", '{"promote": true}')
+    assert code == 0 and first["created"] and first["status"] == "queued"
+    code, second, err = run_cli("jobs", "submit", "train")
+    assert code == 0 and not second["created"] and second["id"] == first["id"]
+    assert f"job {first['id']} (train) is already queued; not starting another" in err
+
+    code, listed, _ = run_cli("jobs")
+    assert code == 0
+    listed_jobs = [(j["id"], j["kind"], j["params"]) for j in listed["jobs"]]
+    assert listed_jobs == [(first["id"], "train", {"promote": True})]
+
+
+def test_cli_refuses_bad_params_and_writes_nothing(db_url: str) -> None:
+    code, out, _ = run_cli("jobs", "submit", "reason", "--params", "limit=3")
+    assert code == 1 and out["error"].startswith("--params 'limit=3' is not JSON")
+    code, out, _ = run_cli("jobs", "submit", "reason", "--params", "[3]")
+    assert code == 1 and "must be a JSON object" in out["error"]
+    assert run_cli("jobs")[1] == {"jobs": []}
