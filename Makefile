@@ -15,11 +15,16 @@ $(STAMP): requirements.txt
 	$(PY) -m pip install --quiet -r requirements.txt
 	touch $(STAMP)
 
+# `run` starts the job worker beside Streamlit. Both run in the background of one shell whose
+# trap stops both when either Ctrl-C, a SIGTERM to make, or Streamlit's own exit ends it.
 run: $(STAMP)
 	$(PY) -m curation init
 	$(PY) -m curation import --if-empty sample/research_radar_sample.jsonl
+	$(PY) -m curation worker & worker=$$!; \
 	$(PY) -m streamlit run app.py --server.address $(HOST) --server.port $(PORT) \
-		--server.headless true --browser.gatherUsageStats false
+		--server.headless true --browser.gatherUsageStats false & app=$$!; \
+	trap 'kill -TERM $$app $$worker 2>/dev/null; wait' EXIT INT TERM; \
+	wait $$app
 
 test: $(STAMP)
 	$(PY) -m pytest
