@@ -317,6 +317,7 @@ def undo(session: Session, who: HasRole) -> Decision:
         raise QueueError(f"nothing to undo: {curator} has no decision that is not undone")
     now = _now()
     session.execute(update(Decision).where(Decision.id == last.id).values(undone_at=now))
+    session.execute(delete(Lease).where(Lease.curator == curator, Lease.item_id != last.item_id))
     _claim(session, last.item_id, curator, now)
     session.refresh(last)
     record(session, curator, AuditAction.UNDO, f"item:{last.item_id}", {"decision": last.id})

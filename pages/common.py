@@ -16,21 +16,20 @@ DOCUMENT_CSS = """<style>
 </style>"""
 
 # Keys trigger the button whose widget key is given, except while typing in a field, so a note
-# with an "a" in it does not accept the item.
+# with an "a" in it does not accept the item. Streamlit may remount this iframe on a rerun, and a
+# listener dies with the iframe that made it, so every load replaces the previous listener.
 SHORTCUT_JS = """<script>
-const doc = window.parent.document, win = window.parent;
-win.__curationShortcuts = %s;
-if (!win.__curationShortcutsInstalled) {
-  win.__curationShortcutsInstalled = true;
-  doc.addEventListener('keydown', (e) => {
-    const t = e.target;
-    if (e.ctrlKey || e.metaKey || e.altKey || t.isContentEditable ||
-        ['INPUT', 'TEXTAREA', 'SELECT'].includes(t.tagName)) return;
-    const key = win.__curationShortcuts[e.key.toLowerCase()];
-    const button = key && doc.querySelector('.st-key-' + key + ' button');
-    if (button && !button.disabled) { e.preventDefault(); button.click(); }
-  });
-}
+const doc = window.parent.document, win = window.parent, keys = %s;
+if (win.__curationShortcuts) doc.removeEventListener('keydown', win.__curationShortcuts);
+win.__curationShortcuts = (e) => {
+  const t = e.target;
+  if (e.ctrlKey || e.metaKey || e.altKey || t.isContentEditable ||
+      ['INPUT', 'TEXTAREA', 'SELECT'].includes(t.tagName)) return;
+  const key = keys[e.key.toLowerCase()];
+  const button = key && doc.querySelector('.st-key-' + key + ' button');
+  if (button && !button.disabled) { e.preventDefault(); button.click(); }
+};
+doc.addEventListener('keydown', win.__curationShortcuts);
 </script>"""
 
 

@@ -81,14 +81,14 @@ with right:
         with st.expander("Reasoning steps"):
             st.json(item.llm_steps, expanded=False)
     st.text_input("Note (optional)", key="note")
-    buttons = st.columns(4)
-    buttons[0].button(f"{task.positive_label.title()} (a)", key="accept", type="primary",
-                      on_click=_act, args=(item.id, task.positive_label), use_container_width=True)
-    buttons[1].button(f"{task.negative_label.title()} (r)", key="reject",
-                      on_click=_act, args=(item.id, task.negative_label), use_container_width=True)
-    buttons[2].button("Skip (s)", key="skip", on_click=_act, args=(item.id, "skip"),
-                      use_container_width=True)
-    buttons[3].button("Undo (u)", key="undo", on_click=_undo, use_container_width=True)
+    top, bottom = st.columns(2), st.columns(2)
+    top[0].button(f"{task.positive_label.title()} (a)", key="accept", type="primary",
+                  on_click=_act, args=(item.id, task.positive_label), use_container_width=True)
+    top[1].button(f"{task.negative_label.title()} (r)", key="reject",
+                  on_click=_act, args=(item.id, task.negative_label), use_container_width=True)
+    bottom[0].button("Skip (s)", key="skip", on_click=_act, args=(item.id, "skip"),
+                     use_container_width=True)
+    bottom[1].button("Undo (u)", key="undo", on_click=_undo, use_container_width=True)
 with left:
     show_document(item.text, item.passage, item.llm_evidence)
 keyboard_shortcuts({"a": "accept", "r": "reject", "s": "skip", "u": "undo"})

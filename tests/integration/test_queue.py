@@ -80,9 +80,10 @@ def test_skip_hides_the_item_from_that_curator_only_and_is_not_a_label(db_url: s
 
 def test_undo_reverts_only_my_last_decision_and_serves_the_item_again(db_url: str) -> None:
     with session_scope() as session:
-        first, second = add_items(session, 2)
+        first, second, third = add_items(session, 3)
     _decide(first, "accept", "ann")
     _decide(second, "reject", "bob")
+    assert _next("ann").id == third  # ann holds the third item when she undoes
     with session_scope() as session:
         undone = undo(session, Actor("ann", Role.CURATOR))
     assert undone.item_id == first

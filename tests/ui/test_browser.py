@@ -1,0 +1,100 @@
+"""One end-to-end run in a real headless Chromium: start the app, triage two items with the
+keyboard, check the database. Needs Debian's chromium and chromium-driver (.ci/run installs them)."""
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from db.models import Decision
+from db.session import session_scope
+from tests.factories import REPO, add_items
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+pytestmark = pytest.mark.skipif(
+    not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()),
+    reason="needs Debian's chromium and chromium-driver: apt-get install chromium chromium-driver",
+)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def served_app(home: Path) -> Iterator[str]:
+    """The real app under `streamlit run`, on a free loopback port, with its own SQLite database."""
+    from db.migrate import upgrade
+
+    upgrade()
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.address", "127.0.0.1",
+         "--server.port", str(port), "--server.headless", "true",
+         "--browser.gatherUsageStats", "false"],
+        cwd=REPO, env=os.environ.copy(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        for line in proc.stdout:  # wait until the server says it is listening
+            if "URL:" in line:
+                break
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+@pytest.fixture
+def browser() -> Iterator["object"]:
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--disable-background-networking", "--disable-component-update", "--no-first-run",
+                 "--disable-sync", "--window-size=1400,1000"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def test_triage_two_items_with_the_keyboard_in_a_real_browser(served_app: str, browser) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as seen
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    with session_scope() as session:
+        first, second = add_items(session, 2)
+    wait = WebDriverWait(browser, 60)
+    browser.get(served_app)
+
+    def heading(text: str) -> None:
+        wait.until(seen.text_to_be_present_in_element((By.CSS_SELECTOR, "h3"), text))
+
+    def press(key: str) -> None:
+        # The shortcut listener comes from a srcdoc iframe; wait until it is attached.
+        wait.until(lambda d: d.execute_script("return !!window.__curationShortcuts"))
+        browser.find_element(By.TAG_NAME, "body").send_keys(key)
+
+    heading("Post 1")  # newest first while there is no model
+    press("a")
+    heading("Post 0")
+    press("r")
+    wait.until(seen.text_to_be_present_in_element((By.TAG_NAME, "body"), "Nothing left to curate"))
+    with session_scope() as session:
+        decisions = session.execute(select(Decision.item_id, Decision.label, Decision.curator)
+                                    .order_by(Decision.id)).all()
+    assert decisions == [(second, "accept", "local"), (first, "reject", "local")]
