@@ -1,12 +1,16 @@
 """Builders for test data: research-radar rows, files of them, and a CLI runner."""
 
 import csv
+import html
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
+
+from markdown_it import MarkdownIt
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -86,3 +90,14 @@ def add_assessment(session: Any, item_id: int, verdict: str, confidence: float =
     session.add(LLMAssessment(item_id=item_id, provider="stub", model="stub-1", prompt_version="v1",
                               verdict=verdict, confidence=confidence, rationale="because"))
     session.flush()
+
+
+def rendered(markdown: str) -> str:
+    """The HTML a CommonMark renderer makes of a markdown string, raw HTML allowed, so a test
+    sees any tag or link the string could smuggle in."""
+    return MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"]).render(markdown)
+
+
+def shown(markdown: str) -> str:
+    """The text a reader sees for a markdown string: rendered, tags dropped, entities decoded."""
+    return html.unescape(re.sub(r"<[^>]+>", "", rendered(markdown))).strip()

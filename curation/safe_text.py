@@ -1,0 +1,70 @@
+"""Showing untrusted text: fetched titles, article text, URLs, LLM output, anything a user typed.
+
+Streamlit already refuses raw HTML in st.markdown, but markdown itself can still fake the UI: a
+title can be a heading, a bold "Accept" instruction, a link whose text says one site and whose
+target is another (or javascript:), an image that calls home, or a :red[warning]. So:
+
+    st.text(article_text)                  # long text: shown as it is, never interpreted
+    st.subheader(md_line(item.title))      # text in a markdown-rendering widget: every markdown
+    st.markdown(md(llm_rationale))         # control character escaped
+    st.markdown(md_link(item.title, url))  # a link only for http(s), with the real host shown
+"""
+
+import re
+import string
+import unicodedata
+from urllib.parse import quote, urlsplit
+
+# Every ASCII punctuation character may be backslash-escaped in CommonMark, and an escaped one
+# is always literal text: no emphasis, links, images, headings, tables, HTML, math or directives.
+_MD_SPECIAL = re.compile("([" + re.escape(string.punctuation) + "])")
+_SAFE_SCHEMES = ("http", "https")
+_URL_KEEP = ":/?#[]@!$&'*+,;=%~-._"  # everything else (spaces, parentheses, quotes) is %-encoded
+
+
+def md(text: str | None) -> str:
+    """text that any markdown-rendering Streamlit call shows literally. Invisible and
+    direction-changing characters are dropped; line breaks are kept as line breaks."""
+    visible = _drop_invisible(text or "")
+    return "  \n".join(_MD_SPECIAL.sub(r"\\\1", line) for line in visible.split("\n"))
+
+
+def one_line(text: str | None, limit: int = 300) -> str:
+    """A title or label on one line, without invisible characters, at most limit characters."""
+    flat = " ".join(_drop_invisible(text or "").split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def md_line(text: str | None, limit: int = 300) -> str:
+    """one_line() escaped for markdown: for titles in st.subheader, st.markdown, st.caption."""
+    return md(one_line(text, limit))
+
+
+def safe_url(url: str | None) -> str | None:
+    """The URL if it is a plain http(s) link to a host, else None: javascript:, data:, file:,
+    relative links and links with user:password@ (which can disguise the real host) are refused."""
+    if not url or any(ch.isspace() or unicodedata.category(ch)[0] == "C" for ch in url.strip()):
+        return None
+    parts = urlsplit(url.strip())
+    if parts.scheme.lower() not in _SAFE_SCHEMES or not parts.hostname or "@" in parts.netloc:
+        return None
+    return quote(url.strip(), safe=_URL_KEEP)
+
+
+def md_link(label: str | None, url: str | None) -> str:
+    """A markdown link that shows its real host beside the label, or just the escaped label
+    (or URL text) when the URL is not a safe http(s) link."""
+    target = safe_url(url)
+    if target is None:
+        return md_line(label or url)
+    host = urlsplit(target).hostname or ""
+    return f"[{md_line(label or target)}]({target}) ({md(host)})"
+
+
+def _drop_invisible(text: str) -> str:
+    """Remove control characters (except newline and tab) and format characters: zero-width
+    spaces and the bidirectional overrides that make "gpj.exe" read as "exe.jpg"."""
+    return "".join(
+        ch for ch in text.replace("\r\n", "\n")
+        if ch in "\n\t" or unicodedata.category(ch) not in ("Cc", "Cf")
+    )

@@ -1,0 +1,54 @@
+import re
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+from curation.audit import record
+from db.migrate import upgrade
+from db.session import session_scope
+from tests.factories import REPO, rendered
+from tests.unit.test_safe_text import PAYLOADS
+
+LINK = re.compile(r'<a href="https?://[^"<>]*">')
+
+
+def _item_view(payloads: list[str]) -> None:
+    """An item drawn the way pages draw untrusted content: title, link, LLM text, article text."""
+    import streamlit as st
+
+    from curation.safe_text import md, md_line, md_link
+
+    for payload in payloads:
+        st.subheader(md_line(payload))
+        st.markdown(md_link(payload, payload))
+        st.caption(md(payload))
+        st.markdown(md(payload))
+        st.text(payload)
+
+
+def _harmless(markdown: str) -> bool:
+    """Rendered, it holds no tag but paragraphs, line breaks and plain http(s) links."""
+    return re.sub(r"</?p>|<br />|</a>", "", LINK.sub("", rendered(markdown))).count("<") == 0
+
+
+def test_a_page_full_of_script_and_markdown_injection_renders_as_plain_text() -> None:
+    app = AppTest.from_function(_item_view, args=(PAYLOADS,), default_timeout=30).run()
+    assert not app.exception
+    markdowns = [*app.subheader, *app.markdown, *app.caption]
+    assert len(markdowns) == 4 * len(PAYLOADS)
+    assert all(_harmless(element.value) for element in markdowns)
+    assert not any(getattr(element, "allow_html", False) for element in app.markdown)
+    assert "<a " not in "".join(rendered(element.value) for element in markdowns)  # no payload is a plain URL
+    assert [element.value for element in app.text] == PAYLOADS
+
+
+def test_the_audit_page_shows_hostile_targets_and_details_as_data(home: Path) -> None:
+    """Accounts are off, so the page acts as the local admin."""
+    upgrade()
+    with session_scope() as session:
+        for payload in PAYLOADS:
+            record(session, "import", "decide", payload, {"title": payload})
+    app = AppTest.from_file(str(REPO / "pages" / "audit.py"), default_timeout=30).run()
+    assert not app.exception
+    assert list(app.dataframe[0].value["target"]) == PAYLOADS[::-1]
+    assert all(_harmless(element.value) for element in [*app.markdown, *app.title, *app.info])
