@@ -51,5 +51,7 @@ def _redacting_factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
 def install_log_redaction() -> None:
     """Mask secrets in every log record from now on, whichever logger or handler it goes to.
     A record factory rather than a handler filter, so records from libraries' own loggers
-    (httpx, the LLM SDKs, Streamlit) are covered too."""
+    (httpx, the LLM SDKs, Streamlit) are covered too. Reads the secrets now, so a missing
+    secrets file is a clear error at start rather than a failure inside some log call."""
+    get_settings().secret_values()
     logging.setLogRecordFactory(_redacting_factory)

@@ -3,7 +3,7 @@ nowhere else, so the README's configuration table and the code cannot drift apar
 
 import os
 import re
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 from pydantic import Field, SecretStr
@@ -103,15 +103,17 @@ class Settings(BaseSettings):
     def secret(self, name: str) -> str | None:
         """An API key by its usual name (e.g. ANTHROPIC_API_KEY): the environment first, then
         secrets_file. Secrets live only there, never in the database or this object's dump."""
-        return os.environ.get(name) or self._file_secrets().get(name)
+        return os.environ.get(name) or self.file_secrets.get(name)
 
     def secret_values(self) -> set[str]:
         """Every secret value in reach, so logs can mask them: the secrets file and environment
         variables whose names say they hold a key, token, secret or password."""
         from_env = {value for name, value in os.environ.items() if SECRET_NAME.search(name)}
-        return {v for v in from_env | set(self._file_secrets().values()) if len(v) >= 8}
+        return {v for v in from_env | set(self.file_secrets.values()) if len(v) >= 8}
 
-    def _file_secrets(self) -> dict[str, str]:
+    @cached_property
+    def file_secrets(self) -> dict[str, str]:
+        """KEY=VALUE lines of secrets_file, read once; '#' starts a comment line."""
         if self.secrets_file is None:
             return {}
         if not self.secrets_file.is_file():
