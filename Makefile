@@ -20,6 +20,7 @@ $(STAMP): requirements.txt
 run: $(STAMP)
 	$(PY) -m curation init
 	$(PY) -m curation import --if-empty sample/research_radar_sample.jsonl
+	$(PY) -m curation serve-check --host $(HOST)
 	$(PY) -m curation worker & worker=$$!; \
 	$(PY) -m streamlit run app.py --server.address $(HOST) --server.port $(PORT) \
 		--server.headless true --browser.gatherUsageStats false & app=$$!; \

@@ -1,21 +1,53 @@
-"""Streamlit entry point: the frame and the router, nothing else."""
+"""Streamlit entry point: the frame, the login gate and the router, nothing else."""
 
 import streamlit as st
 
+from curation.auth import TOKEN_KEY, current_actor, log_out
+from curation.errors import CurationError, NotLoggedIn
+from curation.permissions import Permission, can
+from curation.redaction import install_log_redaction
+from curation.safe_text import md, md_line
+from curation.security import check_bind_address
+from curation.settings import get_settings
 from db.migrate import upgrade
 
 
 @st.cache_resource
-def _migrate() -> str:
-    """Bring the schema up to date once per server process."""
+def _start() -> str:
+    """Once per server process: mask secrets in every log record, bring the schema up to date."""
+    install_log_redaction()
     return upgrade()
 
 
-_migrate()
+def _log_out() -> None:
+    log_out(st.session_state.pop(TOKEN_KEY, ""))
+
+
+_start()
 st.set_page_config(page_title="Curation", layout="wide")
-st.navigation([
-    st.Page("pages/queue.py", title="Queue", icon=":material/inbox:", default=True),
-    st.Page("pages/items.py", title="Items", icon=":material/list:"),
-    st.Page("pages/errors.py", title="Errors", icon=":material/rule:"),
-    st.Page("pages/activity.py", title="Activity", icon=":material/insights:"),
-]).run()
+settings = get_settings()
+if settings.auth:
+    st.set_option("client.showErrorDetails", "type")  # a shared server shows no exception text
+try:
+    check_bind_address(st.get_option("server.address"), settings.auth)
+    actor = current_actor(st.session_state.get(TOKEN_KEY))
+except NotLoggedIn:
+    st.navigation([st.Page("pages/login.py", title="Log in", icon=":material/login:")]).run()
+    st.stop()
+except CurationError as exc:
+    st.error(md(str(exc)))
+    st.stop()
+
+# Each page with the permission it needs; pages check again on every action.
+PAGES = [
+    (st.Page("pages/queue.py", title="Queue", icon=":material/inbox:", default=True), Permission.DECIDE),
+    (st.Page("pages/items.py", title="Items", icon=":material/list:"), Permission.VIEW),
+    (st.Page("pages/errors.py", title="Errors", icon=":material/rule:"), Permission.VIEW),
+    (st.Page("pages/activity.py", title="Activity", icon=":material/insights:"), Permission.VIEW),
+    (st.Page("pages/users.py", title="Users", icon=":material/group:"), Permission.MANAGE_USERS),
+    (st.Page("pages/audit.py", title="Audit log", icon=":material/history:"), Permission.VIEW_AUDIT),
+]
+if settings.auth:
+    st.sidebar.caption(f"Logged in as **{md_line(actor.name)}** ({actor.role})")
+    st.sidebar.button("Log out", on_click=_log_out)
+st.navigation([page for page, needed in PAGES if can(actor, needed)]).run()

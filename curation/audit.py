@@ -5,9 +5,9 @@ same transaction, so an action and its entry are written together or not at all:
 """
 
 import csv
+import io
 import json
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -44,19 +44,19 @@ def list_audit(
     return [_row(entry) for entry in session.scalars(query)]
 
 
-def export_audit(session: Session, who: HasRole, out: Path, format: str) -> int:
-    """Write the whole log oldest first as JSON lines or CSV; returns the number of entries."""
+def export_audit(session: Session, who: HasRole, format: str) -> tuple[str, int]:
+    """The whole log oldest first as JSON lines or CSV text, and the number of entries."""
     if format not in FORMATS:
         raise CurationError(f"unknown audit export format '{format}'; use one of {', '.join(FORMATS)}")
     rows = list(reversed(list_audit(session, who, limit=None)))
-    with out.open("w", newline="") as handle:
-        if format == "jsonl":
-            handle.writelines(json.dumps(row, default=str) + "\n" for row in rows)
-        else:
-            writer = csv.DictWriter(handle, fieldnames=COLUMNS)
-            writer.writeheader()
-            writer.writerows(row | {"details": json.dumps(row["details"])} for row in rows)
-    return len(rows)
+    out = io.StringIO()
+    if format == "jsonl":
+        out.writelines(json.dumps(row, default=str) + "\n" for row in rows)
+    else:
+        writer = csv.DictWriter(out, fieldnames=COLUMNS)
+        writer.writeheader()
+        writer.writerows(row | {"details": json.dumps(row["details"])} for row in rows)
+    return out.getvalue(), len(rows)
 
 
 def _row(entry: AuditEntry) -> dict[str, Any]:

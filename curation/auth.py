@@ -90,6 +90,17 @@ def current_actor(token: str | None) -> Actor:
         return actor_for_token(session, token)
 
 
+def log_in(name: str, password: str) -> str:
+    """login() in a transaction of its own, for the login page; returns the token."""
+    with session_scope() as session:
+        return login(session, name, password)
+
+
+def log_out(token: str) -> None:
+    with session_scope() as session:
+        logout(session, token)
+
+
 def _count_failure(session: Session, user: User, now: datetime) -> None:
     settings = get_settings()
     user.failed_logins += 1

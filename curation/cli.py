@@ -225,7 +225,8 @@ def audit_export(
     from db.session import session_scope
 
     with session_scope() as session:
-        rows = export_audit(session, _cli_actor(), out, format)
+        content, rows = export_audit(session, _cli_actor(), format)
+    out.write_text(content, newline="")
     emit({"rows": rows, "path": str(out)})
 
 
@@ -334,8 +335,8 @@ def worker(
 def main() -> None:
     from curation.redaction import install_log_redaction
 
-    install_log_redaction()
     try:
+        install_log_redaction()
         app()
     except CurationError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -12,6 +12,7 @@ from curation.permissions import Actor
 from curation.users import add_user, list_users, remove_user, set_password, set_role
 from db.models import User
 from db.session import session_scope
+from tests.factories import run_cli, run_cli_input
 
 ADMIN = Actor("root", Role.ADMIN)
 PASSWORD = "correct horse battery"
@@ -165,8 +166,6 @@ def test_an_unknown_name_gets_the_same_answer_as_a_wrong_password(db_url: str) -
 
 
 def test_user_and_audit_commands_round_trip(db_url: str, tmp_path: Path) -> None:
-    from tests.factories import run_cli_input
-
     code, out, _ = run_cli_input(PASSWORD + "\n", "user", "add", "ada", "--role", "admin", "--password-stdin")
     assert code == 0 and (out["name"], out["role"]) == ("ada", "admin")
     code, out, _ = run_cli_input("", "user", "list")
@@ -176,3 +175,15 @@ def test_user_and_audit_commands_round_trip(db_url: str, tmp_path: Path) -> None
     code, out, _ = run_cli_input("", "audit", "export", "--format", "jsonl", str(tmp_path / "a.jsonl"))
     assert code == 0 and out["rows"] == 1
     assert '"action": "user.add", "target": "user:ada"' in (tmp_path / "a.jsonl").read_text()
+
+
+def test_serve_check_refuses_other_addresses_without_accounts_and_accounts_without_an_admin(
+    db_url: str,
+) -> None:
+    assert run_cli("serve-check", "--host", "127.0.0.1")[1] == {"host": "127.0.0.1", "auth": False}
+    code, out, _ = run_cli("serve-check", "--host", "0.0.0.0")
+    assert code == 1 and out["error"].startswith("refusing to listen on 0.0.0.0: with accounts off")
+    code, out, _ = run_cli("serve-check", "--host", "0.0.0.0", env={"CURATION_AUTH": "1"})
+    assert code == 1 and out["error"].startswith("accounts are on (CURATION_AUTH) but there is no admin")
+    run_cli_input(PASSWORD + "\n", "user", "add", "ada", "--role", "admin", "--password-stdin")
+    assert run_cli("serve-check", "--host", "0.0.0.0", env={"CURATION_AUTH": "1"})[0] == 0

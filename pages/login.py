@@ -1,0 +1,30 @@
+"""Log in: the only page anyone sees, with accounts on, until they do."""
+
+import streamlit as st
+
+from curation.auth import TOKEN_KEY, current_actor, log_in
+from curation.errors import CurationError, NotLoggedIn
+from curation.safe_text import md
+
+
+def _log_in() -> None:
+    state = st.session_state
+    try:
+        state[TOKEN_KEY] = log_in(state.login_name, state.login_password)
+    except CurationError as exc:
+        state.login_error = str(exc)
+    state.login_password = ""  # the password never outlives the attempt
+
+
+st.title("Log in")
+if error := st.session_state.pop("login_error", None):
+    st.error(md(error))
+elif st.session_state.get(TOKEN_KEY):
+    try:
+        current_actor(st.session_state[TOKEN_KEY])
+    except NotLoggedIn as exc:
+        st.info(md(str(exc)))
+with st.form("login"):
+    st.text_input("User name", key="login_name")
+    st.text_input("Password", type="password", key="login_password")
+    st.form_submit_button("Log in", type="primary", on_click=_log_in)
