@@ -25,13 +25,14 @@ def db(home: Path) -> None:
 
 @pytest.fixture
 def accounts_on(db: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """CURATION_AUTH=1 with an admin 'ada' and a curator 'cy'; restores the Streamlit options the
+    """CURATION_AUTH=1 with admin 'ada', curator 'cy' and viewer 'vi'; restores the Streamlit options the
     app changes for a shared server."""
     monkeypatch.setenv("CURATION_AUTH", "1")
     get_settings.cache_clear()
     with session_scope() as session:
         add_user(session, Actor("test", Role.ADMIN), "ada", Role.ADMIN, PASSWORD)
         add_user(session, Actor("test", Role.ADMIN), "cy", Role.CURATOR, PASSWORD)
+        add_user(session, Actor("test", Role.ADMIN), "vi", Role.VIEWER, PASSWORD)
     details = config.get_option("client.showErrorDetails")
     yield
     config.set_option("client.showErrorDetails", details)
@@ -53,7 +54,7 @@ def _log_in(app: AppTest, name: str, password: str) -> AppTest:
 
 def test_without_accounts_the_local_user_is_admin_and_no_login_is_asked(db: None) -> None:
     app = _app().run()
-    assert not app.exception and app.title[0].value == "Items"
+    assert not app.exception and app.title[0].value.startswith("Queue")
     app.switch_page("pages/users.py").run()
     assert app.title[0].value == "Users" and app.dataframe[0].value.empty
 
@@ -66,7 +67,7 @@ def test_with_accounts_nothing_but_the_login_shows_until_the_password_is_right(a
     _log_in(app, "ada", PASSWORD)
     assert not app.error and app.session_state["login_password"] == ""
     app.switch_page("app.py").run()  # AppTest stays on the login page; a browser reruns app.py
-    assert not app.exception and app.title[0].value == "Items"
+    assert not app.exception and app.title[0].value.startswith("Queue")
     assert shown(app.sidebar.caption[0].value) == "Logged in as ada (admin)"
     _click(app, "Log out")
     assert app.title[0].value == "Log in"
@@ -114,10 +115,18 @@ def test_an_admin_adds_a_user_on_the_users_page_and_sees_it_in_the_audit_log(acc
     app.text_input(key="new_password").input("a long enough password")
     _click(app, "Add user")
     assert app.success[0].value == "added dee as viewer"
-    assert list(app.dataframe[0].value["name"]) == ["ada", "cy", "dee"]
+    assert list(app.dataframe[0].value["name"]) == ["ada", "cy", "dee", "vi"]
     app.switch_page("pages/audit.py").run()
     table = app.dataframe[0].value
     assert (table["actor"][0], table["action"][0], table["target"][0]) == ("ada", "user.add", "user:dee")
+
+
+def test_a_viewer_starts_on_the_items_page_and_gets_no_queue(accounts_on: None) -> None:
+    app = _log_in(_app().run(), "vi", PASSWORD)
+    app.switch_page("app.py").run()
+    assert not app.exception and app.title[0].value == "Items"
+    with pytest.raises(ValueError, match="Could not find a navigation page"):
+        app.switch_page("pages/queue.py")
 
 
 @pytest.mark.parametrize("address", ["0.0.0.0", "192.168.1.20", "::", ""])
