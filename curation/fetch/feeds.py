@@ -14,12 +14,15 @@ from defusedxml.common import DefusedXmlException
 from curation.errors import FetchError
 
 _ROOT = re.compile(rb"<(rss|feed|rdf:RDF|urlset|sitemapindex)[\s>]")
-_PROLOGUE = re.compile(rb"\A(\xef\xbb\xbf)?\s*(<\?xml[^>]*\?>\s*)?(<!--.*?-->\s*|<\?[^>]*\?>\s*)*", re.S)
+# BOM, XML declaration, then any comments, processing instructions and a DOCTYPE (with its subset).
+_PROLOGUE = re.compile(
+    rb"\A(\xef\xbb\xbf)?\s*(<\?xml[^>]*\?>\s*)?(<!--.*?-->\s*|<\?[^>]*\?>\s*|<!DOCTYPE[^\[>]*(\[.*?\])?\s*>\s*)*",
+    re.S)
 
 
 def feed_kind(body: bytes) -> str | None:
     """"rss", "feed" (Atom), "rdf:RDF", "urlset" or "sitemapindex"; None for anything else."""
-    start = _PROLOGUE.match(body[:4096])
+    start = _PROLOGUE.match(body[:8192])
     head = body[start.end() if start else 0:][:512]
     match = _ROOT.match(head)
     return match.group(1).decode() if match else None

@@ -38,6 +38,7 @@ RETRY_STATUSES = (FetchStatus.FAILED.value, FetchStatus.PENDING.value)
 # Fetched again whenever given: failures, imports without text, and feeds (for new entries).
 REFETCH_STATUSES = (*RETRY_STATUSES, FetchStatus.FEED.value)
 MAX_FEED_DEPTH = 2  # a sitemap index -> its sitemaps -> their pages
+CHUNK = 500  # URLs per existence query, well under SQLite's bound-parameter limit
 
 
 class IngestInputError(CurationError):
@@ -88,9 +89,13 @@ def _check_input(urls: list[str]) -> list[str]:
 
 
 def _existing(session: Session, canonicals: list[str]) -> dict[str, tuple[int, str]]:
-    rows = session.execute(select(Item.canonical_url, Item.id, Item.fetch_status)
-                           .where(Item.canonical_url.in_(canonicals)))
-    return {url: (item_id, status) for url, item_id, status in rows}
+    """(id, fetch_status) of the items we hold for these URLs, looked up in chunks."""
+    found = {}
+    for start in range(0, len(canonicals), CHUNK):
+        rows = session.execute(select(Item.canonical_url, Item.id, Item.fetch_status)
+                               .where(Item.canonical_url.in_(canonicals[start:start + CHUNK])))
+        found.update({url: (item_id, status) for url, item_id, status in rows})
+    return found
 
 
 class _Run:
