@@ -52,12 +52,16 @@ class Route:
     headers: dict[str, str] = field(default_factory=dict)
     gzip: bool = False
     hang: threading.Event | None = None  # send part of the body, then wait for this
+    gate: threading.Event | None = None  # wait for this before answering at all
 
 
 class Site:
     def __init__(self) -> None:
         self.routes: dict[str, Route] = {}
         self.requests: list[tuple[str, dict[str, str]]] = []
+        self.in_flight = 0
+        self.most_in_flight = 0
+        self.changed = threading.Condition()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
@@ -70,8 +74,9 @@ class Site:
 
     def __exit__(self, *exc: object) -> None:
         for route in self.routes.values():
-            if route.hang:
-                route.hang.set()
+            for event in (route.hang, route.gate):
+                if event:
+                    event.set()
         self.server.shutdown()
         self.server.server_close()
 
@@ -94,6 +99,20 @@ class Site:
             def do_GET(self) -> None:
                 site.requests.append((self.path, dict(self.headers)))
                 route = site.routes.get(self.path.split("?")[0]) or Route(status=404, body="<h1>Not found</h1>")
+                with site.changed:
+                    site.in_flight += 1
+                    site.most_in_flight = max(site.most_in_flight, site.in_flight)
+                    site.changed.notify_all()
+                try:
+                    if route.gate:
+                        route.gate.wait(10)
+                    self._answer(route)
+                finally:
+                    with site.changed:
+                        site.in_flight -= 1
+                        site.changed.notify_all()
+
+            def _answer(self, route: Route) -> None:
                 body = route.body.encode() if isinstance(route.body, str) else route.body
                 if route.gzip:
                     body = gzip.compress(body)

@@ -140,3 +140,21 @@ def test_robots_txt_can_be_switched_off(site: Site) -> None:
     site.add("/robots.txt", body="User-agent: *\nDisallow: /\n", content_type="text/plain")
     site.add("/page", body=article("Page"))
     assert b"Page" in make(fetch_respect_robots=False)[0].get(site.url + "/page").body
+
+
+def test_no_more_than_the_per_host_limit_is_in_flight_at_once(site: Site) -> None:
+    gate = threading.Event()
+    urls = [site.add(f"/held/{n}", body=article(f"Held {n}"), gate=gate) for n in range(5)]
+    downloader, _ = make(fetch_per_host=2, fetch_respect_robots=False)
+    threads = [threading.Thread(target=downloader.get, args=(url,)) for url in urls]
+    for thread in threads:
+        thread.start()
+    with site.changed:
+        assert site.changed.wait_for(lambda: site.in_flight == 2, timeout=5)
+        # Three more are waiting for a slot: none of them may reach the server meanwhile.
+        assert not site.changed.wait_for(lambda: site.in_flight > 2, timeout=0.2)
+    gate.set()
+    for thread in threads:
+        thread.join(5)
+    assert len([p for p, _ in site.requests if p.startswith("/held/")]) == 5
+    assert site.most_in_flight == 2
