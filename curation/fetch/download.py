@@ -166,7 +166,8 @@ class Downloader:
         try:
             raw = self._open(target, url)
         except Urllib3Timeout as exc:
-            raise RetryableError(f"timed out connecting to {target.host}") from exc
+            raise RetryableError(f"{target.host} did not answer within the connect/read timeout "
+                                 "(CURATION_FETCH_CONNECT_TIMEOUT_S, _READ_TIMEOUT_S)") from exc
         except Urllib3Error as exc:
             raise FetchError(f"request to {url} failed: {exc}") from exc
         try:

@@ -95,7 +95,7 @@ def test_rate_limits_honour_retry_after_and_recover(site: Site) -> None:
 def test_a_stalled_response_times_out_and_is_retried(site: Site) -> None:
     site.add("/stall", body=article("Slow") * 10, hang=threading.Event())
     downloader, waits = make(fetch_retries=1)
-    with pytest.raises(FetchError, match="stalled"):
+    with pytest.raises(FetchError, match="stalled|did not answer"):  # which one depends on load
         downloader.get(site.url + "/stall")
     assert len(waits) == 1
 
