@@ -332,6 +332,19 @@ def worker(
     emit({"worker": run_worker(workers, periodic), "stopped": True})
 
 
+@app.command()
+def reason(
+    limit: Annotated[int | None, typer.Option(help="Assess at most this many items.")] = None,
+) -> None:
+    """Write LLM assessments (verdict, evidence, cost) for items that have none yet."""
+    from curation.llm.reasoning import reason_items
+
+    result = reason_items(limit=limit, progress=stderr_progress())
+    if result["stopped"]:
+        print(f"stopped: {result['stopped']}", file=sys.stderr)
+    emit(result)
+
+
 def main() -> None:
     from curation.redaction import install_log_redaction
 

@@ -5,8 +5,9 @@ import os
 import re
 from functools import cached_property, lru_cache
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from curation.errors import ConfigError
@@ -123,6 +124,42 @@ class Settings(BaseSettings):
         pairs = (line.split("=", 1) for line in self.secrets_file.read_text().splitlines()
                  if "=" in line and not line.lstrip().startswith("#"))
         return {key.strip(): value.strip().strip("'\"") for key, value in pairs}
+
+    llm_provider: Literal["anthropic", "openai"] = Field(
+        "anthropic", description="LLM API: anthropic (Messages) or openai (Chat Completions)."
+    )
+    llm_model: str = Field("claude-sonnet-4-5", description="Model name sent to the LLM API.")
+    llm_base_url: str | None = Field(
+        None, description="API base URL; for openai any compatible server (vLLM, Ollama), with /v1."
+    )
+    llm_prompt_version: str = Field("v1", description="Prompt file curation/llm/prompts/VERSION.toml.")
+    llm_timeout_s: float = Field(60.0, description="Seconds one LLM API call may take.")
+    llm_retries: int = Field(3, description="Retries of a call after 429, 5xx, timeout or lost connection.")
+    llm_backoff_s: float = Field(2.0, description="First retry wait, doubled each time, unless retry-after says.")
+    llm_max_steps: int = Field(8, description="Most model calls (thought -> tool) per document.")
+    llm_max_tokens: int = Field(1024, description="Most output tokens per model call.")
+    llm_max_item_tokens: int = Field(
+        60_000, description="Input+output tokens per document after which the verdict is forced."
+    )
+    llm_concurrency: int = Field(4, description="Documents assessed at once.")
+    llm_budget_usd: float = Field(5.0, description="Spending cap of one `reason` run in USD.")
+    llm_prices: dict[str, tuple[float, float]] = Field(
+        {
+            "claude-sonnet-4-5": (3.0, 15.0),
+            "claude-haiku-4-5": (1.0, 5.0),
+            "claude-opus-4-1": (15.0, 75.0),
+            "gpt-4.1": (2.0, 8.0),
+            "gpt-4.1-mini": (0.4, 1.6),
+            "gpt-4o-mini": (0.15, 0.6),
+        },
+        description='USD per million input and output tokens by model, JSON: {"model": [in, out]}.',
+    )
+
+    @field_validator("llm_base_url", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        """`export CURATION_LLM_BASE_URL=` means the SDK's default, not an empty URL."""
+        return None if value == "" else value
 
     @property
     def resolved_database_url(self) -> str:

@@ -1,0 +1,141 @@
+"""The ReAct loop: the model sees the guideline and the document's outline, thinks, calls a
+document tool, reads the observation, and repeats until it submits a verdict.
+
+Bounds: at most llm_max_steps calls (the last one is forced to be the verdict), and once the
+document has used llm_max_item_tokens the next call is forced to be the verdict too. A malformed
+verdict is sent back once with the validation error; a second one fails the assessment.
+
+The document is untrusted: its outline, metadata and every tool observation reach the model only
+inside <document-NONCE> tags with a fresh nonce, the system prompt says their content is data,
+and the verdict is validated against the task's labels, so the document cannot change the
+output contract."""
+
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from curation.llm.pricing import Budget, BudgetExceeded, cost_usd
+from curation.llm.prompt import Prompt, new_tag, render
+from curation.llm.providers import LLMCallError, Provider, ToolCall, ToolResult, Turn
+from curation.llm.tools import TOOLS, Document, outline, read_metadata, run_tool
+from curation.llm.verdict import VERDICT_TOOL, Verdict, VerdictError, check_evidence, parse_verdict, verdict_schema
+from curation.task import Task
+
+OBSERVATION_TRACE_CHARS = 500  # what the stored trace keeps of each observation
+NUDGE = f"Call a document tool to look further, or {VERDICT_TOOL} to finish."
+
+
+@dataclass
+class Limits:
+    max_steps: int
+    max_item_tokens: int
+
+
+@dataclass
+class Outcome:
+    """What one assessment produced; reasoning.py stores it as an LLMAssessment row."""
+
+    verdict: Verdict | None = None
+    evidence: list[dict[str, Any]] = field(default_factory=list)
+    steps: list[dict[str, Any]] = field(default_factory=list)
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cost_usd: float = 0.0
+    latency_ms: float = 0.0
+    error: str | None = None
+    stopped_by_budget: bool = False
+
+    @property
+    def evidence_ok(self) -> bool | None:
+        return all(e["found"] for e in self.evidence) if self.verdict else None
+
+
+class Agent:
+    def __init__(self, provider: Provider, task: Task, prompt: Prompt, limits: Limits,
+                 price: tuple[float, float], budget: Budget) -> None:
+        self.provider, self.task, self.prompt, self.limits = provider, task, prompt, limits
+        self.price, self.budget = price, budget
+        self.tools = TOOLS + [{
+            "name": VERDICT_TOOL,
+            "description": "Submit the final verdict with evidence quotes copied from the document.",
+            "parameters": verdict_schema(task.labels),
+        }]
+
+    def assess(self, doc: Document) -> Outcome:
+        """Never raises for one document's trouble: errors end up in Outcome.error, except a fatal
+        LLMCallError (bad key or model), which no other document could get past either."""
+        outcome = Outcome()
+        started = time.perf_counter()
+        try:
+            self._loop(doc, outcome)
+        except LLMCallError as exc:
+            if exc.fatal:
+                raise
+            outcome.error = str(exc)
+        except BudgetExceeded as exc:
+            outcome.error, outcome.stopped_by_budget = str(exc), True
+        outcome.latency_ms = (time.perf_counter() - started) * 1000
+        return outcome
+
+    def _loop(self, doc: Document, outcome: Outcome) -> None:
+        tag = new_tag()
+        system = render(self.prompt.system, self.task, tag)
+        user = render(self.prompt.user, self.task, tag, outline=outline(doc), metadata=read_metadata(doc))
+        transcript: list[Any] = [user]
+        retrying = False
+        for step in range(self.limits.max_steps + 1):  # +1: room for the one malformed-verdict retry
+            if step == self.limits.max_steps and not retrying:
+                break
+            force = retrying or step >= self.limits.max_steps - 1 or (
+                outcome.tokens_in + outcome.tokens_out >= self.limits.max_item_tokens)
+            turn = self._call(system, transcript, VERDICT_TOOL if force else None, outcome)
+            transcript.append(turn)
+            if not turn.tool_calls:
+                outcome.steps.append({"thought": turn.text, "action": None})
+                transcript.append(NUDGE)
+                continue
+            results = []
+            for call in turn.tool_calls:
+                if call.name == VERDICT_TOOL:
+                    try:
+                        outcome.verdict = parse_verdict(call.arguments, self.task.labels)
+                    except VerdictError as exc:
+                        outcome.steps.append({"thought": turn.text, "action": VERDICT_TOOL,
+                                              "input": call.arguments, "error": str(exc)})
+                        if retrying:
+                            outcome.error = f"malformed verdict after one retry: {exc}"
+                            return
+                        retrying = True
+                        results.append(ToolResult(call.id, f"{exc}. Call {VERDICT_TOOL} again "
+                                                  "with arguments that match its schema.", True))
+                        continue
+                    outcome.evidence = check_evidence(outcome.verdict.evidence, doc.text)
+                    outcome.steps.append({"thought": turn.text, "action": VERDICT_TOOL,
+                                          "input": outcome.verdict.model_dump()})
+                    return
+                results.append(self._observe(doc, call, turn.text, tag, outcome))
+            transcript.append(results)
+        outcome.error = f"no verdict within {self.limits.max_steps} steps (CURATION_LLM_MAX_STEPS)"
+
+    def _call(self, system: str, transcript: list[Any], force: str | None, outcome: Outcome) -> Turn:
+        self.budget.check()
+        turn = self.provider.complete(system, transcript, self.tools, force)
+        cost = cost_usd(self.price, turn.tokens_in, turn.tokens_out)
+        self.budget.charge(cost)
+        outcome.tokens_in += turn.tokens_in
+        outcome.tokens_out += turn.tokens_out
+        outcome.cost_usd += cost
+        return turn
+
+    def _observe(self, doc: Document, call: ToolCall, thought: str, tag: str, outcome: Outcome) -> ToolResult:
+        try:
+            arguments = json.loads(call.arguments) if isinstance(call.arguments, str) else call.arguments
+            if not isinstance(arguments, dict):
+                raise ValueError("arguments must be a JSON object")
+            observation = run_tool(doc, call.name, arguments)
+        except ValueError as exc:
+            arguments, observation = call.arguments, f"error: bad arguments for {call.name}: {exc}"
+        outcome.steps.append({"thought": thought, "action": call.name, "input": arguments,
+                              "observation": observation[:OBSERVATION_TRACE_CHARS]})
+        return ToolResult(call.id, f"<{tag}>\n{observation}\n</{tag}>", observation.startswith("error:"))

@@ -1,0 +1,53 @@
+import pytest
+
+from curation.errors import ConfigError
+from curation.llm.pricing import Budget, BudgetExceeded, cost_usd, price_of
+from curation.llm.prompt import load_prompt
+from curation.llm.tools import Document, outline, read_section, run_tool, search
+from curation.task import Task
+
+LONG = "\n\n".join(f"Paragraph {i}. " + "filler " * 60 for i in range(12)) + "\n\n## Results\n\nLatency fell 40%."
+
+
+def test_a_long_document_is_split_into_sections_the_outline_lists() -> None:
+    doc = Document(LONG, {"title": "T"})
+    assert len(doc.sections) > 3 and doc.sections[-1].startswith("## Results")
+    lines = outline(doc).splitlines()
+    assert len(lines) == len(doc.sections) and lines[-1].startswith(f"{len(doc.sections)}. (")
+
+
+def test_search_finds_a_phrase_across_line_breaks_with_its_section() -> None:
+    doc = Document(LONG)
+    assert f"[section {len(doc.sections)}]" in search(doc, "latency   FELL")
+    assert search(doc, "kubernetes") == "no match for 'kubernetes'"
+
+
+def test_bad_tool_calls_become_observations_the_model_can_correct() -> None:
+    doc = Document("one section")
+    assert read_section(doc, 9) == "error: section 9 does not exist; sections are 1 to 1"
+    assert run_tool(doc, "read_section", {"number": "x"}).startswith("error: bad arguments")
+    assert run_tool(doc, "delete_everything", {}).startswith("error: unknown tool 'delete_everything'")
+    assert run_tool(doc, "read_metadata", {}) == "{}"
+
+
+def test_cost_uses_the_price_table_and_unknown_models_are_refused() -> None:
+    assert cost_usd(price_of("m", {"m": (3.0, 15.0)}), 1_000_000, 100_000) == pytest.approx(4.5)
+    with pytest.raises(ConfigError, match=r"no price for model 'x' in CURATION_LLM_PRICES"):
+        price_of("x", {"m": (1.0, 1.0)})
+
+
+def test_the_budget_refuses_calls_once_the_cap_is_reached() -> None:
+    budget = Budget(0.01)
+    budget.check()
+    budget.charge(0.01)
+    with pytest.raises(BudgetExceeded, match=r"spending cap of \$0.01 reached"):
+        budget.check()
+
+
+def test_the_prompt_version_changes_with_the_guideline() -> None:
+    task = Task(name="t", question="q?", positive_label="keep", negative_label="drop", guideline="a")
+    first = load_prompt("v1", task).version
+    assert first.startswith("v1-") and load_prompt("v1", task).version == first
+    assert load_prompt("v1", task.model_copy(update={"guideline": "b"})).version != first
+    with pytest.raises(ConfigError, match="prompt 'v9'.*set CURATION_LLM_PROMPT_VERSION to one of v1"):
+        load_prompt("v9", task)
