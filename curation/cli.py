@@ -345,6 +345,48 @@ def reason(
     emit(result)
 
 
+@app.command()
+def train(
+    base_model: Annotated[str | None, typer.Option(help="Hub name or local folder; default CURATION_BASE_MODEL.")] = None,
+    promote: Annotated[bool, typer.Option(help="Activate it if its holdout F1 is not worse.")] = False,
+    force: Annotated[bool, typer.Option(help="With --promote: activate it even if worse.")] = False,
+) -> None:
+    """Train a classifier on the current labels and register it as a new model version."""
+    from models.training import train as train_model
+
+    result = train_model(base_model=base_model, promote=promote, force=force, progress=stderr_progress())
+    if result["base_model_note"]:
+        print(f"warning: {result['base_model_note']}", file=sys.stderr)
+    if result["promotion_refused"]:
+        print(f"not promoted: {result['promotion_refused']}", file=sys.stderr)
+    emit(result)
+
+
+@app.command()
+def score(
+    all_items: Annotated[bool, typer.Option("--all", help="Score every item again, not only unscored ones.")] = False,
+) -> None:
+    """Score items that have no score from the active model version."""
+    from models.scoring import rescore_all, score_unscored
+
+    result = (rescore_all if all_items else score_unscored)(progress=stderr_progress())
+    print(f"scorer: {result['scorer']}", file=sys.stderr)
+    emit(result)
+
+
+@app.command()
+def evaluate(
+    file: Annotated[Path, typer.Argument(help="A .jsonl or .csv file of labelled research-radar rows.")],
+) -> None:
+    """Score labelled rows with the active model and print its metrics; stores nothing."""
+    from models.evaluation import evaluate_file
+    from models.scoring import scorer_description
+
+    result = evaluate_file(file)
+    print(f"scorer: {scorer_description()}", file=sys.stderr)
+    emit(result)
+
+
 def main() -> None:
     from curation.redaction import install_log_redaction
 

@@ -68,3 +68,11 @@ class JobStatus(StrEnum):
     RUNNING = "running"
     DONE = "done"
     FAILED = "failed"
+
+
+class ModelStatus(StrEnum):
+    """What a model version is: a classifier trained on labels, or the cold-start similarity
+    scorer used until there are enough labels to train one."""
+
+    TRAINED = "trained"
+    COLD_START = "cold_start"

@@ -40,3 +40,7 @@ class FetchError(CurationError):
 
 class JobError(CurationError):
     """A background job cannot be submitted or queued; nothing was queued."""
+
+
+class ModelError(CurationError):
+    """Training, promotion or scoring cannot go ahead; the message says what to do instead."""

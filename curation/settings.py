@@ -26,6 +26,32 @@ class Settings(BaseSettings):
     sqlite_busy_timeout_s: float = Field(
         30.0, description="How long a SQLite writer waits for another before giving up."
     )
+    base_model: str = Field(
+        "answerdotai/ModernBERT-base",
+        description="Classifier base model: a hub name or a local folder; falls back to the "
+        "packaged all-MiniLM-L6-v2 when it cannot be loaded.",
+    )
+    hub_offline: bool = Field(
+        False, description="Never try the model hub; only local folders, the HF cache, the packaged model."
+    )
+    device: Literal["auto", "cpu", "cuda"] = Field(
+        "auto", description="Where the classifier runs; auto uses a GPU when there is one."
+    )
+    train_encoder: Literal["auto", "always", "never"] = Field(
+        "auto",
+        description="Fine-tune the whole encoder (auto: on a GPU) or train only a head on frozen "
+        "window embeddings (fast on CPU).",
+    )
+    memory_saver: bool = Field(
+        False, description="Score with int8 dynamic quantisation and 128-token windows."
+    )
+    window_tokens: int = Field(256, ge=16, description="Tokens per window over a long document.")
+    window_overlap: int = Field(64, ge=0, description="Tokens shared by neighbouring windows.")
+    score_batch_size: int = Field(32, ge=1, description="Windows per forward pass when scoring.")
+    torch_threads: int = Field(0, ge=0, description="CPU threads for torch; 0 means all cores.")
+    min_labels_per_class: int = Field(
+        8, ge=2, description="Labels of each class needed to train; below it a cold-start scorer is used."
+    )
 
     lease_minutes: float = Field(
         10.0, description="How long an item served to one curator stays reserved for them."

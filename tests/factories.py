@@ -92,6 +92,7 @@ def add_assessment(session: Any, item_id: int, verdict: str, confidence: float =
     session.flush()
 
 
+<<<<<<< HEAD
 def rendered(markdown: str) -> str:
     """The HTML a CommonMark renderer makes of a markdown string, raw HTML allowed, so a test
     sees any tag or link the string could smuggle in."""
@@ -101,3 +102,20 @@ def rendered(markdown: str) -> str:
 def shown(markdown: str) -> str:
     """The text a reader sees for a markdown string: rendered, tags dropped, entities decoded."""
     return html.unescape(re.sub(r"<[^>]+>", "", rendered(markdown))).strip()
+=======
+# Words the tiny test models can tell apart: one vocabulary per label, shared filler otherwise.
+ACCEPT_WORDS = "deployed production latency customers rollout monitoring"
+REJECT_WORDS = "recipe garden weather holiday poem painting"
+
+
+def labelled_rows(n_accept: int, n_reject: int, *, start: int = 0) -> list[dict[str, Any]]:
+    """Short articles whose label shows in their words, so a tiny model can learn it in seconds."""
+    rows = []
+    for n in range(start, start + n_accept + n_reject):
+        answer = "accept" if n - start < n_accept else "reject"
+        words = ACCEPT_WORDS if answer == "accept" else REJECT_WORDS
+        rows.append({"text": f"Story {n}. {words} {words} about item {n}.",
+                     "meta": {"url": f"https://example.com/story/{n}", "title": f"Story {n}"},
+                     "answer": answer})
+    return rows
+>>>>>>> 83e1a7e (Classifier: window-level encoder + head, train/score/evaluate, registry with promotion gate, cold start)

@@ -54,3 +54,25 @@ def test_two_processes_import_into_one_sqlite_file_at_once(home: Path, tmp_path:
     assert [p.returncode for p in procs] == [0, 0], outputs
     assert not any("locked" in err for _, err in outputs)
     assert run_cli("stats")[1]["items"] == 3000
+
+
+def test_train_score_evaluate_from_the_command_line_say_which_model_is_used(
+    home: Path, tmp_path: Path, monkeypatch
+) -> None:
+    """SQLite only: each of these commands loads torch in a fresh process, which is slow; the
+    domain functions run on both databases in tests/integration/test_classifier.py."""
+    from tests.factories import labelled_rows
+
+    for name, value in {"CURATION_HUB_OFFLINE": "1", "CURATION_WINDOW_TOKENS": "32",
+                        "CURATION_MIN_LABELS_PER_CLASS": "5"}.items():
+        monkeypatch.setenv(name, value)
+    labelled = write_jsonl(tmp_path / "labelled.jsonl", labelled_rows(6, 6))
+    assert run_cli("init")[0] == 0 and run_cli("import", str(labelled))[0] == 0
+    code, out, err = run_cli("train", "--promote")
+    assert code == 0 and out["promoted"] and out["base_model"] == "sentence-transformers/all-MiniLM-L6-v2"
+    assert "warning: base model 'answerdotai/ModernBERT-base' could not be loaded" in err
+    code, out, err = run_cli("score")
+    assert code == 0 and out["scored"] == 12 and "scorer: trained classifier" in err
+    code, out, _ = run_cli("evaluate", str(write_jsonl(tmp_path / "eval.jsonl", labelled_rows(3, 3, start=50))))
+    assert code == 0 and list(out) == ["n", "accuracy", "precision", "recall", "f1"] and out["n"] == 6
+

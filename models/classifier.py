@@ -1,0 +1,105 @@
+"""The document classifier: an encoder reads each window, its token states are mean-pooled and a
+linear head gives the window a logit; the document's logit is the mean over its windows, and the
+window with the highest logit is the passage that drove the score.
+
+The same module is fine-tuned end to end (a GPU, ModernBERT) or trained as a head on frozen window
+embeddings (CPU, the packaged MiniLM); either way it is saved as an HF folder: the encoder and
+tokenizer with save_pretrained, the head in head.safetensors, the settings in classifier.json."""
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save_file
+from torch import nn
+from transformers import AutoModel, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
+
+from models.windows import Window, split_windows
+
+HEAD_FILE = "head.safetensors"
+CONFIG_FILE = "classifier.json"
+
+
+@dataclass
+class ClassifierConfig:
+    base_model: str
+    window_tokens: int
+    window_overlap: int
+    positive_label: str
+    negative_label: str
+    encoder_trained: bool = False
+
+
+@dataclass
+class Prediction:
+    probability: float  # of the positive label
+    passage: str  # the window with the highest logit
+
+
+class WindowClassifier(nn.Module):
+    def __init__(self, encoder: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, config: ClassifierConfig):
+        super().__init__()
+        self.encoder, self.tokenizer, self.config = encoder, tokenizer, config
+        self.head = nn.Linear(encoder.config.hidden_size, 1)
+
+    @property
+    def device(self) -> torch.device:
+        return self.head.weight.device
+
+    def windows(self, text: str) -> list[Window]:
+        return split_windows(self.tokenizer, text, self.config.window_tokens, self.config.window_overlap)
+
+    def embed(self, windows: list[list[int]]) -> torch.Tensor:
+        """Mean-pooled, L2-normalised embedding per window; one padded forward pass."""
+        longest = max(len(w) for w in windows)
+        pad = self.tokenizer.pad_token_id or 0
+        ids = torch.tensor([w + [pad] * (longest - len(w)) for w in windows], device=self.device)
+        mask = torch.tensor([[1] * len(w) + [0] * (longest - len(w)) for w in windows], device=self.device)
+        states = self.encoder(input_ids=ids, attention_mask=mask).last_hidden_state
+        weights = mask.unsqueeze(-1).to(states.dtype)
+        pooled = (states * weights).sum(1) / weights.sum(1)
+        return nn.functional.normalize(pooled.float(), dim=-1)
+
+    def embed_sorted(self, windows: list[list[int]], batch_size: int) -> torch.Tensor:
+        """Embed many windows in length-sorted batches, so padding is at most one batch's spread."""
+        order = sorted(range(len(windows)), key=lambda i: len(windows[i]))
+        out = torch.empty(len(windows), self.encoder.config.hidden_size, device=self.device)
+        for start in range(0, len(order), batch_size):
+            batch = order[start:start + batch_size]
+            out[batch] = self.embed([windows[i] for i in batch])
+        return out
+
+    def doc_logit(self, embeddings: torch.Tensor) -> torch.Tensor:
+        return self.head(embeddings).squeeze(-1).mean()
+
+    @torch.inference_mode()
+    def predict(self, texts: list[str], batch_size: int = 32) -> list[Prediction]:
+        """Score whole documents: every window of every text, batched across texts."""
+        self.eval()
+        per_text = [self.windows(t) for t in texts]
+        flat = [w.input_ids for ws in per_text for w in ws]
+        logits = self.head(self.embed_sorted(flat, batch_size)).squeeze(-1).cpu()
+        predictions, at = [], 0
+        for text, windows in zip(texts, per_text, strict=True):
+            own = logits[at:at + len(windows)]
+            at += len(windows)
+            best = windows[int(own.argmax())]
+            predictions.append(Prediction(float(torch.sigmoid(own.mean())), text[best.start:best.end]))
+        return predictions
+
+    def save(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        self.encoder.save_pretrained(folder)
+        self.tokenizer.save_pretrained(folder)
+        save_file({k: v.contiguous().cpu() for k, v in self.head.state_dict().items()}, folder / HEAD_FILE)
+        (folder / CONFIG_FILE).write_text(json.dumps(asdict(self.config), indent=2))
+
+    @classmethod
+    def load(cls, folder: Path, device: str = "cpu") -> "WindowClassifier":
+        config = ClassifierConfig(**json.loads((folder / CONFIG_FILE).read_text()))
+        encoder = AutoModel.from_pretrained(folder, local_files_only=True)
+        tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
+        model = cls(encoder, tokenizer, config)
+        model.head.load_state_dict(load_file(folder / HEAD_FILE))
+        return model.to(device).eval()

@@ -1,0 +1,44 @@
+"""`python -m curation evaluate FILE`: the active scorer on labelled rows it may never have seen,
+without storing anything."""
+
+from pathlib import Path
+from typing import Any
+
+from curation.errors import ImportFileError, ModelError
+from curation.rows import Row, read_rows
+from curation.task import get_task
+from curation.text import split_header
+from models.metrics import classification_metrics
+from curation.settings import get_settings
+from db.session import session_scope
+from models import registry
+from models.scoring import load_version
+
+REPORTED = ("n", "accuracy", "precision", "recall", "f1")
+
+
+def evaluate_file(path: Path) -> dict[str, Any]:
+    """n, accuracy, precision, recall and F1 (positive label = positive class) on the file's labelled rows."""
+    task = get_task()
+    texts, y = [], []
+    for number, row in read_rows(path):
+        if not isinstance(row, Row):
+            raise ImportFileError(f"{row.describe(path)}; fix the row and evaluate again")
+        if row.answer is None:
+            continue
+        if row.answer not in task.labels:
+            raise ImportFileError(f"{path}:{number}: answer: unknown label {row.answer!r}; "
+                                  f"expected one of {', '.join(task.labels)}")
+        texts.append(split_header(row.text)[2])
+        y.append(int(row.answer == task.positive_label))
+    if not texts:
+        raise ModelError(f"{path} has no labelled rows; evaluate needs rows with an answer "
+                         f"({', '.join(task.labels)})")
+    with session_scope() as session:
+        version = registry.active_version(session)
+    if version is None:
+        raise ModelError("no active model version to evaluate; run `python -m curation train --promote` "
+                         "(or `score` once a few items are labelled, for the cold-start scorer)")
+    predictions = load_version(version).predict(texts, get_settings().score_batch_size)
+    metrics = classification_metrics(y, [p.probability for p in predictions])
+    return {key: metrics[key] for key in REPORTED}

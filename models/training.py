@@ -1,0 +1,230 @@
+"""Train a classifier from the current labels: `python -m curation train [--promote]`.
+
+init -> data (current labels, a holdout grouped by canonical URL and stratified, so a duplicate
+never sits on both sides) -> model (base encoder + linear head over windows) -> optimiser ->
+loop with early stopping on an inner grouped validation split -> holdout metrics -> save into a
+staging folder -> register (and promote through the gate when asked).
+
+On a CPU the encoder stays frozen: window embeddings are computed once and only the head is
+trained, which takes minutes for a thousand long articles. On a GPU (or CURATION_TRAIN_ENCODER=
+always) the same loop fine-tunes the whole encoder."""
+
+import json
+import logging
+import time
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from sklearn.model_selection import StratifiedGroupKFold
+from torch import nn
+from transformers import set_seed
+
+from curation.enums import ModelStatus
+from curation.errors import ModelError
+from curation.progress import ProgressFn, no_progress
+from curation.settings import get_settings
+from curation.task import get_task
+from db.session import session_scope
+from models import registry
+from models.base import load_base
+from models.classifier import ClassifierConfig, WindowClassifier
+from models.data import Labelled, labelled_items
+from models.metrics import classification_metrics
+from models.runtime import configure_threads, device
+
+log = logging.getLogger(__name__)
+
+SEED = 42  # splits, head initialisation and batch order are reproducible
+HOLDOUT_FOLDS = 5  # the holdout is one fold of five: 20% of the labelled items
+EMBED_CHUNK_DOCS = 32  # documents embedded between progress reports
+
+
+@dataclass(frozen=True)
+class Knobs:
+    learning_rate: float
+    weight_decay: float
+    max_epochs: int
+    patience: int  # epochs without a better validation loss before stopping
+    batch_docs: int
+
+
+# A linear head on frozen embeddings is cheap to step: many full-batch epochs, a large rate.
+HEAD_ONLY = Knobs(learning_rate=0.05, weight_decay=0.01, max_epochs=1000, patience=50, batch_docs=10_000)
+# Fine-tuning moves the encoder: a small rate, few epochs, small batches of documents.
+FINE_TUNE = Knobs(learning_rate=3e-5, weight_decay=0.01, max_epochs=6, patience=2, batch_docs=4)
+
+
+def check_enough(items: list[Labelled], minimum: int) -> None:
+    task = get_task()
+    counts = Counter(task.positive_label if item.y else task.negative_label for item in items)
+    if min(counts[label] for label in task.labels) < minimum:
+        have = ", ".join(f"{counts[label]} {label}" for label in task.labels)
+        raise ModelError(
+            f"You need at least {minimum} labelled items of each label to train; have {have}. "
+            "Label more items (until then the cold-start similarity scorer is used), or lower "
+            "CURATION_MIN_LABELS_PER_CLASS."
+        )
+
+
+def grouped_split(y: list[int], groups: list[str], folds: int, seed: int = SEED) -> tuple[list[int], list[int]]:
+    """One stratified fold, grouped: (train indices, test indices)."""
+    folds = max(2, min(folds, min(Counter(y).values())))
+    splitter = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed)
+    train, test = next(splitter.split(np.zeros(len(y)), y, groups))
+    return train.tolist(), test.tolist()
+
+
+def _embed_frozen(model: WindowClassifier, windows: list[list[list[int]]], batch_size: int,
+                  progress: ProgressFn) -> list[torch.Tensor]:
+    """Every document's window embeddings, computed once; batched across documents."""
+    out: list[torch.Tensor] = []
+    model.eval()
+    for start in range(0, len(windows), EMBED_CHUNK_DOCS):
+        chunk = windows[start:start + EMBED_CHUNK_DOCS]
+        with torch.no_grad():
+            flat = model.embed_sorted([w for doc in chunk for w in doc], batch_size)
+        out.extend(flat.split([len(doc) for doc in chunk]))
+        progress(len(out), len(windows), "embedding windows")
+    return out
+
+
+def fit(model: WindowClassifier, texts: list[str], y: list[int], groups: list[str], *,
+        train_encoder: bool, progress: ProgressFn = no_progress) -> dict[str, Any]:
+    """Train the head (and the encoder when train_encoder) with early stopping; keeps the best."""
+    fit_idx, val_idx = grouped_split(y, groups, HOLDOUT_FOLDS, seed=SEED + 1)
+    windows = [[w.input_ids for w in model.windows(t)] for t in texts]
+    batch_size = get_settings().score_batch_size
+    knobs = FINE_TUNE if train_encoder else HEAD_ONLY
+    if train_encoder:
+        def features(i: int) -> torch.Tensor:
+            return model.embed(windows[i])
+        params = list(model.parameters())
+    else:
+        cached = _embed_frozen(model, windows, batch_size, progress)
+
+        def features(i: int) -> torch.Tensor:
+            return cached[i]
+        params = list(model.head.parameters())
+    targets = torch.tensor(y, dtype=torch.float32, device=model.device)
+    n_pos = sum(y[i] for i in fit_idx)
+    loss_fn = nn.BCEWithLogitsLoss(pos_weight=torch.tensor((len(fit_idx) - n_pos) / max(n_pos, 1),
+                                                           device=model.device))
+    optimizer = torch.optim.AdamW(params, lr=knobs.learning_rate, weight_decay=knobs.weight_decay)
+    rng = np.random.default_rng(SEED)
+
+    def loss_on(indices: list[int]) -> torch.Tensor:
+        logits = torch.stack([model.doc_logit(features(i)) for i in indices])
+        return loss_fn(logits, targets[indices])
+
+    best_loss, best_state, best_epoch, epoch = float("inf"), None, 0, 0
+    for epoch in range(1, knobs.max_epochs + 1):
+        model.train(train_encoder)
+        order = rng.permutation(fit_idx).tolist()
+        for start in range(0, len(order), knobs.batch_docs):
+            optimizer.zero_grad()
+            loss_on(order[start:start + knobs.batch_docs]).backward()
+            nn.utils.clip_grad_norm_(params, 1.0)
+            optimizer.step()
+        model.eval()
+        with torch.no_grad():
+            val_loss = float(loss_on(val_idx))
+        if val_loss < best_loss - 1e-4:
+            best_loss, best_epoch = val_loss, epoch
+            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()
+                          if train_encoder or k.startswith("head.")}
+        elif epoch - best_epoch >= knobs.patience:
+            break
+        if train_encoder:
+            progress(epoch, knobs.max_epochs, "fine-tuning")
+    model.load_state_dict(best_state, strict=False)
+    return {"epochs": epoch, "best_epoch": best_epoch, "validation_loss": round(best_loss, 4)}
+
+
+def _compare_with_active(active_path: str | None, texts: list[str], y: list[int]) -> float | None:
+    if active_path is None:
+        return None
+    from models.scoring import load_path
+
+    predictions = load_path(active_path).predict(texts, get_settings().score_batch_size)
+    return classification_metrics(y, [p.probability for p in predictions])["f1"]
+
+
+def _write_card(folder, summary: dict[str, Any]) -> None:
+    """metrics.json and a short model card beside the weights, as HF examples do."""
+    (folder / "metrics.json").write_text(json.dumps(summary["metrics"], indent=2))
+    holdout = summary["metrics"]["holdout"]
+    (folder / "README.md").write_text(
+        f"# Curation classifier ({get_task().name})\n\nBase model: {summary['base_model']}\n"
+        f"Trained on {summary['n_train']} labelled items; holdout of {holdout['n']} grouped by URL.\n"
+        f"Holdout accuracy {holdout['accuracy']}, precision {holdout['precision']}, "
+        f"recall {holdout['recall']}, F1 {holdout['f1']}.\n"
+    )
+
+
+def train(*, base_model: str | None = None, promote: bool = False, force: bool = False,
+          progress: ProgressFn = no_progress) -> dict[str, Any]:
+    """Train on the current labels, register the version, and promote it through the gate if asked."""
+    settings, task = get_settings(), get_task()
+    set_seed(SEED)
+    configure_threads()
+    with session_scope() as session:
+        items = labelled_items(session)
+        active = registry.active_version(session)
+        active_path = active.path if active and active.status == ModelStatus.TRAINED else None
+        active_id = active.id if active_path else None
+    check_enough(items, settings.min_labels_per_class)
+    started = time.perf_counter()
+    y, groups = [i.y for i in items], [i.group for i in items]
+    train_idx, holdout_idx = grouped_split(y, groups, HOLDOUT_FOLDS)
+
+    base = load_base(base_model)
+    run_on = device()
+    train_encoder = settings.train_encoder == "always" or (settings.train_encoder == "auto" and run_on == "cuda")
+    config = ClassifierConfig(base.name, settings.window_tokens, settings.window_overlap,
+                              task.positive_label, task.negative_label, train_encoder)
+    model = WindowClassifier(base.encoder, base.tokenizer, config).to(run_on)
+    fit_info = fit(model, [items[i].text for i in train_idx], [y[i] for i in train_idx],
+                   [groups[i] for i in train_idx], train_encoder=train_encoder, progress=progress)
+
+    holdout_texts, holdout_y = [items[i].text for i in holdout_idx], [y[i] for i in holdout_idx]
+    predictions = model.predict(holdout_texts, settings.score_batch_size)
+    holdout = classification_metrics(holdout_y, [p.probability for p in predictions])
+    active_f1 = _compare_with_active(active_path, holdout_texts, holdout_y)
+    metrics = {
+        "holdout": holdout,
+        "holdout_item_ids": [items[i].item_id for i in holdout_idx],
+        "holdout_labels": holdout_y,
+        "compared_with": {"version_id": active_id, "f1": active_f1} if active_id else None,
+        "requested_base_model": base_model or settings.base_model,
+        "base_model_note": base.note,
+        "encoder_trained": train_encoder,
+        "device": run_on,
+        "train_seconds": round(time.perf_counter() - started, 1),
+        **fit_info,
+    }
+    summary: dict[str, Any] = {"base_model": base.name, "n_train": len(train_idx), "metrics": metrics}
+    staged = registry.staging_folder()
+    model.save(staged)
+    _write_card(staged, summary)
+    with session_scope() as session:
+        version = registry.register(session, staged, base_model=base.name, n_train=len(train_idx),
+                                    metrics=metrics, status=ModelStatus.TRAINED)
+        version_id, path = version.id, version.path
+    promoted, refusal = False, None
+    if promote:
+        try:
+            with session_scope() as session:
+                registry.promote(session, version_id, force=force)
+            promoted = True
+        except ModelError as exc:
+            refusal = str(exc)
+    log.info("trained model version %s on %s (%s): F1 %s", version_id, base.name, run_on, holdout["f1"])
+    return {"version_id": version_id, "base_model": base.name, "base_model_note": base.note,
+            "path": path, "n_train": len(train_idx), "n_holdout": len(holdout_idx),
+            "accuracy": holdout["accuracy"], "precision": holdout["precision"], "recall": holdout["recall"],
+            "f1": holdout["f1"], "active_f1_on_holdout": active_f1, "promoted": promoted,
+            "promotion_refused": refusal, "encoder_trained": train_encoder,
+            "seconds": metrics["train_seconds"]}
