@@ -92,7 +92,6 @@ def add_assessment(session: Any, item_id: int, verdict: str, confidence: float =
     session.flush()
 
 
-<<<<<<< HEAD
 def rendered(markdown: str) -> str:
     """The HTML a CommonMark renderer makes of a markdown string, raw HTML allowed, so a test
     sees any tag or link the string could smuggle in."""
@@ -102,7 +101,8 @@ def rendered(markdown: str) -> str:
 def shown(markdown: str) -> str:
     """The text a reader sees for a markdown string: rendered, tags dropped, entities decoded."""
     return html.unescape(re.sub(r"<[^>]+>", "", rendered(markdown))).strip()
-=======
+
+
 # Words the tiny test models can tell apart: one vocabulary per label, shared filler otherwise.
 ACCEPT_WORDS = "deployed production latency customers rollout monitoring"
 REJECT_WORDS = "recipe garden weather holiday poem painting"
@@ -118,4 +118,3 @@ def labelled_rows(n_accept: int, n_reject: int, *, start: int = 0) -> list[dict[
                      "meta": {"url": f"https://example.com/story/{n}", "title": f"Story {n}"},
                      "answer": answer})
     return rows
->>>>>>> 83e1a7e (Classifier: window-level encoder + head, train/score/evaluate, registry with promotion gate, cold start)
