@@ -387,6 +387,16 @@ def evaluate(
     emit(result)
 
 
+@app.command()
+def agreement() -> None:
+    """Agreement of LLM, classifier and curator labels; LLM cost and latency per 1,000 items."""
+    from curation.llm.report import agreement_report
+    from db.session import session_scope
+
+    with session_scope() as session:
+        emit(agreement_report(session))
+
+
 def main() -> None:
     from curation.redaction import install_log_redaction
 

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from curation.enums import FetchStatus, SourceType
+from curation.llm.providers import LLMCallError
 from curation.llm.reasoning import latest_assessment, reason_items
 from curation.settings import get_settings
 from curation.text import content_hash
@@ -247,3 +248,12 @@ def test_reason_cli_prints_the_summary_and_a_missing_key_is_a_clear_error(
     code, out, _ = run_cli("reason", env=env)
     assert code == 1 and out["error"].startswith(f"{key_var} is not set; export it")
     assert len(assessments()) == 1
+
+
+def test_a_rejected_key_stops_the_run_with_the_reason_and_stores_nothing(stub: StubLLM) -> None:
+    add_item(1)
+    add_item(2, "Other text")
+    stub.script = [error(401)]
+    with pytest.raises(LLMCallError, match=rf"{stub.provider} call to stub-model failed: Error code: 401"):
+        run()
+    assert assessments() == [] and len(stub.requests) == 1

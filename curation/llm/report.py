@@ -1,0 +1,85 @@
+"""Agreement report: how often the LLM, the classifier and the curators give the same label, and
+what the LLM costs in money and time per 1,000 items. Works before any classifier exists (its
+rows are then empty) and before any curator has decided."""
+
+import statistics
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from curation.labels import current_labels
+from curation.queue import active_version_id
+from curation.task import get_task
+from db.models import LLMAssessment, Score
+
+CLASSIFIER_THRESHOLD = 0.5  # Score.probability is P(positive label); at or above: positive
+
+
+def _latest_verdicts(session: Session) -> dict[int, str]:
+    """Each item's newest successful LLM verdict."""
+    ranked = (
+        select(LLMAssessment.item_id, LLMAssessment.verdict,
+               func.row_number().over(partition_by=LLMAssessment.item_id,
+                                      order_by=LLMAssessment.id.desc()).label("rank"))
+        .where(LLMAssessment.error.is_(None), LLMAssessment.verdict.is_not(None))
+        .subquery()
+    )
+    return dict(session.execute(select(ranked.c.item_id, ranked.c.verdict).where(ranked.c.rank == 1)).all())
+
+
+def _classifier_labels(session: Session) -> tuple[int | None, dict[int, str]]:
+    """The active model version's labels by item; (None, {}) while no model is active."""
+    version = active_version_id(session)
+    if version is None:
+        return None, {}
+    task = get_task()
+    rows = session.execute(select(Score.item_id, Score.probability)
+                           .where(Score.model_version_id == version)).all()
+    return version, {item_id: task.positive_label if p >= CLASSIFIER_THRESHOLD else task.negative_label
+                     for item_id, p in rows}
+
+
+def _agreement(a: dict[int, str], b: dict[int, str]) -> dict[str, Any]:
+    shared = a.keys() & b.keys()
+    agree = sum(a[i] == b[i] for i in shared)
+    return {"n": len(shared), "agree": agree, "rate": round(agree / len(shared), 4) if shared else None}
+
+
+def _usage(session: Session) -> dict[str, Any]:
+    rows = session.execute(select(LLMAssessment.item_id, LLMAssessment.cost_usd,
+                                  LLMAssessment.latency_ms, LLMAssessment.tokens_in,
+                                  LLMAssessment.tokens_out, LLMAssessment.error,
+                                  LLMAssessment.evidence_ok)).all()
+    items = {r.item_id for r in rows}
+    total = sum(r.cost_usd for r in rows)
+    billed = [r.latency_ms for r in rows if r.latency_ms and (r.tokens_in or r.tokens_out)]
+    per_1000 = 1000 / len(items) if items else None
+    return {
+        "assessments": len(rows), "items": len(items),
+        "failed": sum(r.error is not None for r in rows),
+        "evidence_flagged": sum(r.evidence_ok is False for r in rows),
+        "cost_usd": round(total, 6),
+        "cost_per_1000_items_usd": round(total * per_1000, 4) if per_1000 else None,
+        "tokens_per_1000_items": round(sum(r.tokens_in + r.tokens_out for r in rows) * per_1000)
+        if per_1000 else None,
+        "latency_ms_p50": round(statistics.median(billed), 1) if billed else None,
+        # one at a time; divide by CURATION_LLM_CONCURRENCY for a run with several workers
+        "hours_per_1000_items": round(statistics.fmean(billed) * 1000 / 3_600_000, 3) if billed else None,
+    }
+
+
+def agreement_report(session: Session) -> dict[str, Any]:
+    """LLM vs classifier vs curator agreement, and LLM cost and latency per 1,000 items."""
+    labels = current_labels()
+    curator = dict(session.execute(select(labels.c.item_id, labels.c.label)).all())
+    llm = _latest_verdicts(session)
+    version, classifier = _classifier_labels(session)
+    return {
+        "labelled": len(curator), "llm_verdicts": len(llm),
+        "classifier_version": version, "classifier_scored": len(classifier),
+        "llm_vs_curator": _agreement(llm, curator),
+        "classifier_vs_curator": _agreement(classifier, curator),
+        "llm_vs_classifier": _agreement(llm, classifier),
+        "llm_usage": _usage(session),
+    }
