@@ -1,6 +1,9 @@
 """The downloader against a local website: redirects, errors, retries, caps, robots.txt."""
 
 import gzip
+import shutil
+import ssl
+import subprocess
 import threading
 
 import pytest
@@ -158,3 +161,30 @@ def test_no_more_than_the_per_host_limit_is_in_flight_at_once(site: Site) -> Non
         thread.join(5)
     assert len([p for p, _ in site.requests if p.startswith("/held/")]) == 5
     assert site.most_in_flight == 2
+
+
+@pytest.fixture
+def tls_site(tmp_path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    """The local site over HTTPS with a certificate for blog.example, which our CA bundle trusts."""
+    if not shutil.which("openssl"):
+        pytest.skip("openssl is needed to make a test certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=blog.example", "-addext", "subjectAltName=DNS:blog.example",
+                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    monkeypatch.setattr(download.certifi, "where", lambda: str(cert))
+    running = Site()
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    running.server.socket = context.wrap_socket(running.server.socket, server_side=True)
+    with running:
+        yield running
+
+
+def test_https_to_the_pinned_address_still_verifies_the_host_name(tls_site: Site) -> None:
+    tls_site.add("/post", body=article("Over TLS"))
+    downloader = Downloader(Settings(fetch_respect_robots=False), allow_private=True,
+                            resolve=lambda host, port: ["127.0.0.1"])
+    assert b"Over TLS" in downloader.get(f"https://blog.example:{tls_site.port}/post").body
+    with pytest.raises(FetchError, match="'other.example' doesn't match 'blog.example'"):
+        downloader.get(f"https://other.example:{tls_site.port}/post")
