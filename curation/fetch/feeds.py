@@ -6,6 +6,7 @@ memory (never a URL or file name, which feedparser would open itself)."""
 
 import io
 import re
+from urllib.parse import urlsplit
 
 import feedparser
 from defusedxml import ElementTree
@@ -48,4 +49,5 @@ def feed_links(body: bytes, url: str, limit: int) -> list[str]:
     sitemaps, which the caller expands in turn)."""
     kind = feed_kind(body)
     links = _sitemap_locations(body, url) if kind in ("urlset", "sitemapindex") else _feed_links(body, url)
-    return list(dict.fromkeys(links))[:limit]
+    web = (link for link in links if urlsplit(link).scheme in ("http", "https"))  # no mailto: etc.
+    return list(dict.fromkeys(web))[:limit]

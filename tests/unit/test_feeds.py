@@ -12,7 +12,8 @@ ATOM = b"""<?xml version="1.0" encoding="utf-8"?>
 RSS = b"""\xef\xbb\xbf<?xml version="1.0"?><!-- generator: acme -->
 <rss version="2.0"><channel><title>Acme</title>
 <item><link>https://acme.example/1</link></item><item><link>https://acme.example/2</link></item>
-<item><link>https://acme.example/1</link></item><item><title>no link</title></item></channel></rss>"""
+<item><link>https://acme.example/1</link></item><item><title>no link</title></item>
+<item><link>mailto:press@acme.example</link></item></channel></rss>"""
 INDEX = b"""<?xml version="1.0"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">
 <sitemap><loc>https://acme.example/sitemap-posts.xml</loc></sitemap></sitemapindex>"""
 BOMB = b"""<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;">]>
