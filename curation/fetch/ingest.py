@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from curation.enums import FetchStatus, SourceType
@@ -98,6 +99,11 @@ def _existing(session: Session, canonicals: list[str]) -> dict[str, tuple[int, s
     return found
 
 
+def _is_page(response: Response) -> bool:
+    """HTML (or unlabelled) and not a feed: something to extract text from."""
+    return response.content_type in (*PAGE_TYPES, "") and not feed_kind(response.body)
+
+
 class _Run:
     """One ingest: the executors, what has been seen, and the counts."""
 
@@ -156,9 +162,9 @@ class _Run:
     def _download(self, job: Job) -> Response | dict[str, Any]:
         """In a download thread; extracts right here when there is no process pool."""
         response = self.downloader.get(job.url)
-        if self.processes or feed_kind(response.body):
-            return response
-        return extract_page(response.body, response.url)
+        if self.processes is None and _is_page(response):
+            return extract_page(response.body, response.url)
+        return response
 
     def drain(self) -> None:
         """Handle results as they arrive until nothing is in flight."""
@@ -179,11 +185,11 @@ class _Run:
             return
         if feed_kind(outcome.body):
             self._expand(job, outcome)
-        elif outcome.content_type and outcome.content_type not in PAGE_TYPES:
+        elif not _is_page(outcome):
             raise FetchError(f"{job.url} is {outcome.content_type} but not an RSS/Atom feed or "
                              "sitemap; only HTML pages and feeds are ingested")
         else:
-            assert self.processes is not None
+            assert self.processes is not None  # without a pool, _download extracted already
             future = self.processes.submit(extract_page, outcome.body, outcome.url)
             self.pending[future] = ("extract", job)
 
@@ -203,19 +209,23 @@ class _Run:
     def _tick(self) -> None:
         self.progress(self.total - len(self.pending), self.total, "fetching")
 
-    def _write(self, job: Job, source_type: SourceType, values: dict[str, Any]) -> int:
+    def _write(self, job: Job, source_type: SourceType, values: dict[str, Any]) -> int | None:
         """Update the failed/pending item for this URL, or add a new one; returns its id."""
-        now = datetime.now(UTC)
-        with session_scope() as session:
-            item = session.get(Item, job.item_id) if job.item_id else None
-            if item is None:
-                item = Item(canonical_url=job.canonical, url=job.url, source_type=source_type.value)
-                session.add(item)
-            for name, value in values.items():
-                setattr(item, name, value)
-            item.fetched_at = now
-            session.flush()
-            item_id = item.id
+        try:
+            with session_scope() as session:
+                item = session.get(Item, job.item_id) if job.item_id else None
+                if item is None:
+                    item = Item(canonical_url=job.canonical, url=job.url,
+                                source_type=source_type.value)
+                    session.add(item)
+                for name, value in values.items():
+                    setattr(item, name, value)
+                item.fetched_at = datetime.now(UTC)
+                session.flush()
+                item_id = item.id
+        except IntegrityError:  # another ingest stored this URL meanwhile: keep theirs
+            with session_scope() as session:
+                item_id = session.scalar(select(Item.id).where(Item.canonical_url == job.canonical))
         self._tick()
         return item_id
 
@@ -246,9 +256,11 @@ class _Run:
                 "fetch_error": f"same text as item {twin}; kept that one"})
             return
         self.result.fetched += 1
-        self.seen_hashes[digest] = self._write(job, source_type, meta | {
+        item_id = self._write(job, source_type, meta | {
             "text": text, "content_hash": digest, "fetch_status": FetchStatus.OK.value,
             "fetch_error": None})
+        if item_id:
+            self.seen_hashes[digest] = item_id
 
     def _twin(self, digest: str, item_id: int | None) -> int | None:
         """Another item with the same text, stored earlier or in this run."""
