@@ -1,5 +1,7 @@
 """Ingest end to end against a local website, on SQLite and PostgreSQL."""
 
+import threading
+
 import pytest
 from sqlalchemy import select
 
@@ -179,3 +181,22 @@ def test_extraction_in_a_process_pool_stores_the_same_items(
     result = ingest(urls)
     assert (result.fetched, result.failed) == (3, 0)
     assert all("BM25" in (items()[url].text or "") for url in urls)
+
+
+def test_a_url_stored_by_another_ingest_meanwhile_does_not_break_the_batch(db_url: str, site: Site) -> None:
+    gate = threading.Event()
+    racing = site.add("/blog/racing", body=article("Racing", "search ranker"), gate=gate)
+    other = site.add("/blog/other", body=article("Other", "code reviewer"))
+    results = []
+    worker = threading.Thread(target=lambda: results.append(ingest([racing, other])))
+    worker.start()
+    with site.changed:
+        assert site.changed.wait_for(lambda: site.hits("/blog/racing") == 1, timeout=5)
+    with session_scope() as session:  # what a second ingest running beside this one would store
+        session.add(Item(canonical_url=racing, url=racing, source_type="web", fetch_status="ok",
+                         text="stored by the other run"))
+    gate.set()
+    worker.join(10)
+    assert results and results[0].fetched == 2
+    assert items()[racing].text == "stored by the other run"
+    assert items()[other].fetch_status == FetchStatus.OK
