@@ -258,6 +258,7 @@ def ingest(
     file: Annotated[Path | None, typer.Option("--file", help="A file with one URL a line.")] = None,
     allow_private_hosts: Annotated[bool, typer.Option(
         "--allow-private-hosts", help="Also fetch loopback/private addresses (local use, tests).")] = False,
+    score: Annotated[bool, typer.Option(help="Score new items when a model is active.")] = True,
 ) -> None:
     """Fetch pages, feeds and YouTube transcripts into items; retries earlier failures."""
     from curation.fetch.ingest import ingest_urls
@@ -269,7 +270,27 @@ def ingest(
                          progress=stderr_progress())
     for reason in result.errors:
         print(f"failed: {reason}", file=sys.stderr)
+    if score and result.fetched:
+        _score_new_items()
     emit(result.summary())
+
+
+def _score_new_items() -> None:
+    """After ingest, like the UI's score job; only when a model is active, so ingest never waits
+    for a cold-start build or loads a model nobody chose."""
+    from db.session import session_scope
+    from models.registry import active_version
+
+    with session_scope() as session:
+        active = active_version(session) is not None
+    if not active:
+        print("not scored: no active model yet; `python -m curation score` scores them later",
+              file=sys.stderr)
+        return
+    from models.scoring import score_unscored
+
+    scored = score_unscored(progress=stderr_progress())
+    print(f"scored {scored['scored']} new item(s) with {scored['scorer']}", file=sys.stderr)
 
 
 def _read_url_file(file: Path) -> list[str]:

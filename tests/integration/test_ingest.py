@@ -10,7 +10,7 @@ from curation.errors import CurationError
 from curation.fetch.download import Downloader
 from curation.fetch.ingest import ingest_urls, recent_sources, retry_failed
 from curation.settings import get_settings
-from db.models import Item
+from db.models import Item, Score
 from db.session import session_scope
 from tests.factories import make_row, run_cli, write_jsonl
 from tests.site import Site, article
@@ -200,3 +200,30 @@ def test_a_url_stored_by_another_ingest_meanwhile_does_not_break_the_batch(db_ur
     assert results and results[0].fetched == 2
     assert items()[racing].text == "stored by the other run"
     assert items()[other].fetch_status == FetchStatus.OK
+
+
+def test_cli_ingest_scores_new_items_when_a_model_is_active(
+        home, site: Site, tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    """In-process (typer's runner), so the model loads once for scoring and ingest; SQLite only."""
+    from typer.testing import CliRunner
+
+    from curation.cli import app
+    from curation.importing import import_file
+    from db.migrate import upgrade
+    from models.scoring import score_unscored
+
+    upgrade()
+
+    for name, value in {"CURATION_HUB_OFFLINE": "1", "CURATION_DEVICE": "cpu"}.items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    with session_scope() as session:
+        import_file(session, write_jsonl(tmp_path / "rows.jsonl", [make_row(1, "accept"), make_row(2, "reject")]))
+    score_unscored()  # builds and activates the cold-start scorer
+    url = site.add("/blog/new", body=article("New"))
+    outcome = CliRunner().invoke(app, ["ingest", url, "--allow-private-hosts"])
+    assert outcome.exit_code == 0, outcome.output
+    assert "scored 1 new item(s) with cold start" in outcome.stderr
+    with session_scope() as session:
+        new_id = session.scalar(select(Item.id).where(Item.url == url))
+        assert session.scalar(select(Score.probability).where(Score.item_id == new_id)) is not None
