@@ -4,10 +4,12 @@ POST /v1/chat/completions (tool_calls, usage).
 
 A script is a list of replies, one per request, written once for both protocols:
 reply(text, tool(...)), error(429, retry_after=0) or HANG (answers only after the client gave up).
+Without a script, a respond function can answer from the request (bench/llm.py).
 Every request body is recorded in .requests for assertions."""
 
 import json
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -27,6 +29,7 @@ class Reply:
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
     hang: bool = False
+    delay_s: float = 0.0  # simulated model latency, for bench/llm.py; tests leave it at 0
 
 
 def tool(name: str, arguments: dict[str, Any] | str | None = None) -> Tool:
@@ -73,7 +76,9 @@ def _openai(r: Reply, n: int) -> dict[str, Any]:
 
 
 class StubLLM:
-    def __init__(self) -> None:
+    def __init__(self, respond: Callable[[dict[str, Any]], Reply] | None = None) -> None:
+        """respond(request body) answers once the script is used up; without it that is a 500."""
+        self.respond = respond or (lambda body: Reply(status=500))
         self.script: list[Reply] = []
         self.requests: list[dict[str, Any]] = []
         self.headers: list[dict[str, str]] = []
@@ -101,7 +106,7 @@ class StubLLM:
             self.requests.append(body)
             self.headers.append(headers)
             n = len(self.requests)
-            return n, self.script.pop(0) if self.script else Reply(status=500)
+            return n, self.script.pop(0) if self.script else self.respond(body)
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         stub = self
@@ -116,6 +121,8 @@ class StubLLM:
                 if r.hang:
                     stub.release.wait(10)  # the client has timed out long before
                     return
+                if r.delay_s:
+                    stub.release.wait(r.delay_s)
                 if r.status != 200:
                     payload: dict[str, Any] = {"type": "error", "error": {
                         "type": "rate_limit_error" if r.status == 429 else "api_error",
