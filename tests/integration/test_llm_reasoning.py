@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from curation.enums import FetchStatus, SourceType
+from curation.errors import ConfigError
 from curation.llm.providers import LLMCallError
 from curation.llm.reasoning import latest_assessment, reason_items
 from curation.settings import get_settings
@@ -235,19 +236,27 @@ def test_instructions_inside_the_document_reach_the_model_only_as_delimited_data
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # subprocesses are slow: one backend
-def test_reason_cli_prints_the_summary_and_a_missing_key_is_a_clear_error(
+@pytest.mark.parametrize("stub", ["anthropic"], indirect=True)  # and one provider
+def test_reason_cli_prints_the_summary_and_the_spending_cap(stub: StubLLM) -> None:
+    add_item(1)
+    add_item(2, "Another text")
+    stub.script = [reply("", verdict())]
+    code, out, err = run_cli("reason", "--limit", "5", env={"CURATION_LLM_BUDGET_USD": "0.001"})
+    assert code == 0 and (out["assessed"], out["not_started"], out["model"]) == (1, 1, "stub-model")
+    assert "stopped: spending cap of $0.00 (CURATION_LLM_BUDGET_USD) reached" in err
+
+
+def test_a_missing_key_is_a_clear_error_and_nothing_is_written(
     stub: StubLLM, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     add_item(1)
-    stub.script = [reply("", verdict())]
-    code, out, _ = run_cli("reason", "--limit", "5")
-    assert code == 0 and (out["assessed"], out["model"]) == (1, "stub-model")
-    add_item(2, "Another text")
     key_var = "ANTHROPIC_API_KEY" if stub.provider == "anthropic" else "OPENAI_API_KEY"
-    env = {key_var: "", "CURATION_LLM_BASE_URL": ""}
-    code, out, _ = run_cli("reason", env=env)
-    assert code == 1 and out["error"].startswith(f"{key_var} is not set; export it")
-    assert len(assessments()) == 1
+    monkeypatch.setenv(key_var, "")
+    monkeypatch.setenv("CURATION_LLM_BASE_URL", "")
+    get_settings.cache_clear()
+    with pytest.raises(ConfigError, match=rf"^{key_var} is not set; export it"):
+        run()
+    assert assessments() == [] and stub.requests == []
 
 
 def test_a_rejected_key_stops_the_run_with_the_reason_and_stores_nothing(stub: StubLLM) -> None:
