@@ -8,9 +8,9 @@ timeouts, 429 and 5xx are retried with exponential backoff that yields to Retry-
 
 import threading
 import time
-from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 from email.utils import parsedate_to_datetime
 from datetime import UTC, datetime
 from urllib.parse import urljoin, urlsplit
@@ -87,17 +87,14 @@ class Downloader:
         self.sleep = sleep  # tests pass a recorder so backoff never waits for real
         self._pools: dict[tuple[str, str, int, str], urllib3.HTTPConnectionPool] = {}
         self._lock = threading.Lock()
-        self._host_slots: defaultdict[str, threading.BoundedSemaphore] = defaultdict(
-            lambda: threading.BoundedSemaphore(self.settings.fetch_per_host))
+        self._host_slots: dict[str, threading.BoundedSemaphore] = {}
         self._robots: dict[str, RobotFileParser] = {}
-        self._robots_locks: defaultdict[str, threading.Lock] = defaultdict(threading.Lock)
+        self._robots_locks: dict[str, threading.Lock] = {}
 
     def get(self, url: str, accept: tuple[str, ...] = PAGE_TYPES + FEED_TYPES) -> Response:
         """Download url, following checked redirects; raises FetchError with the reason."""
-        if self.settings.fetch_respect_robots and not self._robots_allow(url):
-            raise FetchError(f"robots.txt of {urlsplit(url).netloc} disallows {url} for our user "
-                             "agent; set CURATION_FETCH_RESPECT_ROBOTS=false only with permission")
-        return self._follow(url, accept, retries=self.settings.fetch_retries)
+        return self._follow(url, accept, retries=self.settings.fetch_retries,
+                            robots=self.settings.fetch_respect_robots)
 
     def close(self) -> None:
         with self._lock:
@@ -105,9 +102,14 @@ class Downloader:
                 pool.close()
             self._pools.clear()
 
-    def _follow(self, url: str, accept: tuple[str, ...], retries: int) -> Response:
+    def _follow(self, url: str, accept: tuple[str, ...], retries: int, robots: bool) -> Response:
+        """Each hop is checked by the guard and, with robots, against its site's robots.txt."""
         for _ in range(self.settings.fetch_max_redirects + 1):
             target = check_url(url, allow_private=self.allow_private, resolve=self.resolve)
+            if robots and not self._robots_allow(url):
+                raise FetchError(f"robots.txt of {urlsplit(url).netloc} disallows {url} for our "
+                                 "user agent; set CURATION_FETCH_RESPECT_ROBOTS=false only with "
+                                 "permission")
             response = self._with_retries(target, url, accept, retries)
             if response.status not in REDIRECTS:
                 return response
@@ -119,7 +121,8 @@ class Downloader:
                       retries: int) -> Response:
         for attempt in range(retries + 1):
             try:
-                with self._host_slots[target.host]:
+                with self._shared(self._host_slots, target.host,
+                                  lambda: threading.BoundedSemaphore(self.settings.fetch_per_host)):
                     return self._once(target, url, accept)
             except RetryableError as exc:
                 if attempt == retries:
@@ -128,6 +131,13 @@ class Downloader:
                     self.settings.fetch_backoff_s * 2 ** attempt)
                 self.sleep(min(wait, self.settings.fetch_max_wait_s))
         raise AssertionError("unreachable")
+
+    def _shared(self, table: dict[str, Any], key: str, make: Callable[[], Any]) -> Any:
+        """The per-host object in table, made once even when threads ask at the same time."""
+        with self._lock:
+            if key not in table:
+                table[key] = make()
+            return table[key]
 
     def _pool(self, target: Target, address: str) -> urllib3.HTTPConnectionPool:
         key = (target.scheme, address, target.port, target.host)
@@ -224,7 +234,7 @@ class Downloader:
     def _robots_allow(self, url: str) -> bool:
         parts = urlsplit(url)
         origin = f"{parts.scheme}://{parts.netloc}"
-        with self._robots_locks[origin]:
+        with self._shared(self._robots_locks, origin, threading.Lock):
             if origin not in self._robots:
                 self._robots[origin] = self._load_robots(origin)
         return self._robots[origin].can_fetch(self.settings.fetch_user_agent, url)
@@ -234,7 +244,8 @@ class Downloader:
         urllib.robotparser; an unreachable one allows, since the page fetch will report why."""
         parser = RobotFileParser(f"{origin}/robots.txt")
         try:
-            response = self._follow(f"{origin}/robots.txt", ("text/plain", "text/html"), retries=0)
+            response = self._follow(f"{origin}/robots.txt", ("text/plain", "text/html"), retries=0,
+                                    robots=False)
             parser.parse(response.body.decode("utf-8", "replace").splitlines())
         except HTTPStatusError as exc:
             parser.disallow_all = exc.status in (401, 403)

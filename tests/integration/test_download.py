@@ -139,6 +139,15 @@ def test_robots_txt_is_honoured_once_per_site(site: Site) -> None:
     assert site.hits("/robots.txt") == 1 and site.hits("/private/memo") == 0
 
 
+def test_a_redirect_into_a_disallowed_path_is_refused(site: Site) -> None:
+    site.add("/robots.txt", body="User-agent: *\nDisallow: /private/\n", content_type="text/plain")
+    site.add("/go", status=302, headers={"Location": "/private/memo"})
+    site.add("/private/memo", body=article("Memo"))
+    with pytest.raises(FetchError, match="disallows .*/private/memo"):
+        make()[0].get(site.url + "/go")
+    assert site.hits("/private/memo") == 0
+
+
 def test_robots_txt_can_be_switched_off(site: Site) -> None:
     site.add("/robots.txt", body="User-agent: *\nDisallow: /\n", content_type="text/plain")
     site.add("/page", body=article("Page"))
