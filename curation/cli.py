@@ -114,12 +114,15 @@ def decide(
     note: Annotated[str | None, typer.Option(help="An optional note kept with the decision.")] = None,
 ) -> None:
     """Record a decision on an item and release its lease."""
+    from curation.jobs import maybe_schedule_retrain
     from curation.queue import decide as record
     from db.session import session_scope
 
     with session_scope() as session:
         decision = record(session, _curator(curator), item_id, action, seconds=seconds, note=note)
-        emit({"decision_id": decision.id, "item_id": item_id, "label": action, "curator": curator})
+    retrain = maybe_schedule_retrain()
+    emit({"decision_id": decision.id, "item_id": item_id, "label": action, "curator": curator,
+          "retrain_job": retrain[0].id if retrain else None})
 
 
 @app.command()

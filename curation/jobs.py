@@ -26,8 +26,10 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from curation.enums import Action, JobKind, JobStatus
+from curation.audit import record
+from curation.enums import Action, AuditAction, JobKind, JobStatus
 from curation.errors import JobError
+from curation.permissions import HasRole, Permission, require
 from curation.progress import ProgressFn
 from curation.settings import get_settings
 from db.models import Decision, Job, ModelVersion, utcnow
@@ -123,6 +125,27 @@ def submit(kind: str, params: dict[str, Any] | None = None) -> tuple[Job, bool]:
     raise JobError(f"could not submit a {kind} job: another one kept starting and ending; try again")
 
 
+# What a person needs to start each kind from a page or script; see request().
+KIND_PERMISSIONS: dict[str, Permission] = {
+    JobKind.INGEST: Permission.ADD_SOURCES,
+    JobKind.SCORE: Permission.ADD_SOURCES,
+    JobKind.RESCORE: Permission.ADD_SOURCES,
+    JobKind.REASON: Permission.ADD_SOURCES,
+    JobKind.TRAIN: Permission.RETRAIN,
+}
+
+
+def request(who: HasRole, kind: str, params: dict[str, Any] | None = None) -> tuple[Job, bool]:
+    """A person asks for a job: checks their role, then submit(); retrains go in the audit log.
+    submit() itself is for the system (schedules, a promotion's rescore)."""
+    require(who, KIND_PERMISSIONS.get(kind, Permission.CHANGE_SETTINGS))
+    job, created = submit(kind, params)
+    if kind == JobKind.TRAIN and created:
+        with session_scope() as session:
+            record(session, who.name, AuditAction.RETRAIN, f"job:{job.id}", job.params)
+    return job, created
+
+
 def _checked_params(kind: str, params: dict[str, Any]) -> dict[str, Any]:
     spec = KINDS.get(kind)
     if spec is None:
@@ -166,9 +189,12 @@ def _enqueue(job: Job) -> None:
 # --- reading --------------------------------------------------------------------------------
 
 
-def list_jobs(session: Session, limit: int = 50) -> list[Job]:
-    """Newest first."""
-    return list(session.scalars(select(Job).order_by(Job.id.desc()).limit(limit)))
+def list_jobs(session: Session, limit: int = 50, kinds: tuple[str, ...] | None = None) -> list[Job]:
+    """Newest first, optionally only some kinds (the Sources page shows ingests only)."""
+    query = select(Job).order_by(Job.id.desc()).limit(limit)
+    if kinds:
+        query = query.where(Job.kind.in_(kinds))
+    return list(session.scalars(query))
 
 
 def get_job(session: Session, job_id: int) -> Job | None:

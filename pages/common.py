@@ -6,7 +6,9 @@ import streamlit as st
 
 from curation.auth import TOKEN_KEY, current_actor
 from curation.highlight import find_spans, highlighted_html
+from curation.jobs import job_summary, list_jobs
 from curation.permissions import Actor
+from db.session import session_scope
 
 DOCUMENT_CSS = """<style>
 .doc { white-space: pre-wrap; max-height: 32rem; overflow-y: auto; font-size: 0.95rem;
@@ -59,3 +61,27 @@ def show_document(text: str, passage: str | None = None, evidence: list[str] | N
     spans = find_spans(text, [passage] if passage else [], "passage")
     spans += find_spans(text, evidence or [], "evidence")
     st.html(DOCUMENT_CSS + f'<div class="doc">{highlighted_html(text, spans)}</div>')
+
+
+def show_jobs(kinds: tuple[str, ...], limit: int = 5) -> None:
+    """Recent jobs of these kinds with progress bars; redraws itself every two seconds while one
+    is queued or running, so a long job's progress moves without a page reload."""
+
+    def _recent() -> list[dict]:
+        with session_scope() as session:
+            return [job_summary(j) for j in list_jobs(session, limit=limit, kinds=kinds)]
+
+    jobs = _recent()
+    live = any(j["status"] in ("queued", "running") for j in jobs)
+
+    @st.fragment(run_every=2 if live else None)
+    def _draw() -> None:
+        for job in _recent():
+            done, total = job["done"] or 0, job["total"]
+            fraction = min(done / total, 1.0) if total else float(job["status"] == "done")
+            st.progress(fraction, text=f"#{job['id']} {job['kind']} · {job['status']} · {job['message'] or ''}")
+            if job["error"]:
+                st.error(job["error"])
+
+    if jobs:
+        _draw()

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from curation.errors import CurationError
+from curation.jobs import maybe_schedule_retrain
 from curation.permissions import Permission, can
 from curation.queue import STRATEGIES, QueueFilter, decide, next_item, undo
 from curation.task import get_task
@@ -25,7 +26,8 @@ def _act(item_id: int, action: str) -> None:
         with session_scope() as session:
             decide(session, user, item_id, action, note=st.session_state.get("note") or None)
         st.session_state["note"] = ""
-        flash(f"{action} recorded")
+        retrain = maybe_schedule_retrain()
+        flash(f"{action} recorded" + (f"; retraining as job #{retrain[0].id}" if retrain else ""))
     except CurationError as exc:
         flash(f"error: {exc}")
 

@@ -293,13 +293,18 @@ def ingest_urls(urls: list[str], *, allow_private_hosts: bool | None = None,
     return run.result
 
 
+def failed_urls(session: Session, limit: int = 1000) -> list[str]:
+    """URLs of items stored as failed or pending (imported with a header but no text)."""
+    return list(session.scalars(
+        select(Item.url).where(Item.fetch_status.in_(RETRY_STATUSES), Item.url.is_not(None))
+        .order_by(Item.id).limit(limit)))
+
+
 def retry_failed(*, allow_private_hosts: bool | None = None, progress: ProgressFn = no_progress,
                  limit: int = 1000) -> IngestResult:
-    """Fetch again every item stored as failed or pending (imported with a header but no text)."""
+    """Fetch again every item stored as failed or pending."""
     with session_scope() as session:
-        urls = list(session.scalars(
-            select(Item.url).where(Item.fetch_status.in_(RETRY_STATUSES), Item.url.is_not(None))
-            .order_by(Item.id).limit(limit)))
+        urls = failed_urls(session, limit)
     if not urls:
         return IngestResult()
     return ingest_urls(urls, allow_private_hosts=allow_private_hosts, progress=progress)
