@@ -8,6 +8,7 @@ from curation.auth import TOKEN_KEY, current_actor
 from curation.highlight import find_spans, highlighted_html
 from curation.jobs import job_summary, list_jobs
 from curation.permissions import Actor
+from curation.safe_text import md
 from db.session import session_scope
 
 DOCUMENT_CSS = """<style>
@@ -53,7 +54,7 @@ def flash(message: str) -> None:
 
 def show_flash() -> None:
     if message := st.session_state.pop("flash", None):
-        (st.error if message.startswith("error") else st.success)(message)
+        (st.error if message.startswith("error") else st.success)(md(message))
 
 
 def show_document(text: str, passage: str | None = None, evidence: list[str] | None = None) -> None:

@@ -6,6 +6,7 @@ from curation.errors import CurationError
 from curation.permissions import Permission, can
 from curation.queue import relabel
 from curation.review import model_mistakes, suspect_labels
+from curation.safe_text import md_line
 from curation.task import get_task
 from db.session import session_scope
 from pages.common import current_user, flash, show_flash
@@ -42,8 +43,8 @@ for heading, rows in sections.items():
         with st.container(border=True):
             left, right = st.columns([4, 2])
             left.text(row["title"] or row["url"] or f"Item {row['id']}")
-            left.caption(f"label {row['label']} by {row['curator']} · model {row['probability']:.2f}"
-                         f" · LLM {row['llm_verdict'] or 'none'}")
+            left.caption(md_line(f"label {row['label']} by {row['curator']} · model "
+                                 f"{row['probability']:.2f} · LLM {row['llm_verdict'] or 'none'}"))
             other = task.negative_label if row["label"] == task.positive_label else task.positive_label
             right.button(f"Relabel {other}", key=f"relabel-{heading[:5]}-{row['id']}",
                          on_click=_relabel, args=(row["id"], other),

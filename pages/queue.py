@@ -6,6 +6,7 @@ from curation.errors import CurationError
 from curation.jobs import maybe_schedule_retrain
 from curation.permissions import Permission, can
 from curation.queue import STRATEGIES, QueueFilter, decide, next_item, undo
+from curation.safe_text import md_line, md_link, safe_url
 from curation.task import get_task
 from db.session import session_scope
 from pages.common import current_user, flash, keyboard_shortcuts, show_document, show_flash
@@ -57,9 +58,9 @@ if item is None:
     keyboard_shortcuts({"u": "undo"})
     st.stop()
 
-st.subheader(item.title or item.url or f"Item {item.id}", anchor=False)
-if item.url and item.url.startswith(("http://", "https://")):
-    st.link_button("Open source", item.url)
+st.subheader(md_line(item.title or item.url or f"Item {item.id}"), anchor=False)
+if link := safe_url(item.url):
+    st.markdown(md_link("Open source", link))
 st.caption(f"{item.source_type} · published {item.published_at:%Y-%m-%d}" if item.published_at
            else item.source_type)
 

@@ -2,6 +2,7 @@ from sqlalchemy import select
 
 from curation.enums import Role
 from curation.permissions import Actor
+from curation.safe_text import md
 from db.models import Item, Job
 from db.session import session_scope
 from tests.factories import add_items
@@ -16,7 +17,7 @@ def test_sources_page_queues_an_ingest_job_and_lists_failures_to_retry(open_page
         job = session.scalars(select(Job)).one()
         (failed,) = add_items(session, 1, fetch_status="failed", fetch_error="HTTP 500")
     assert (job.kind, job.params) == ("ingest", {"urls": ["https://example.org/a", "https://example.org/b"]})
-    assert app.success[0].value == f"fetching 2 URL(s) as job #{job.id}"
+    assert app.success[0].value == md(f"fetching 2 URL(s) as job #{job.id}")
     assert len(app.get("progress")) == 1
     app.button[1].click().run()
     with session_scope() as session:
