@@ -43,6 +43,7 @@ PAGES = [
     (st.Page("pages/queue.py", title="Queue", icon=":material/inbox:", default=True), Permission.DECIDE),
     (st.Page("pages/items.py", title="Items", icon=":material/list:"), Permission.VIEW),
     (st.Page("pages/sources.py", title="Sources", icon=":material/add_link:"), Permission.VIEW),
+    (st.Page("pages/model.py", title="Model", icon=":material/model_training:"), Permission.VIEW),
     (st.Page("pages/errors.py", title="Errors", icon=":material/rule:"), Permission.VIEW),
     (st.Page("pages/activity.py", title="Activity", icon=":material/insights:"), Permission.VIEW),
     (st.Page("pages/users.py", title="Users", icon=":material/group:"), Permission.MANAGE_USERS),

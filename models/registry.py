@@ -13,10 +13,12 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from curation.enums import ModelStatus
+from curation.audit import record
+from curation.enums import AuditAction, ModelStatus
 from curation.errors import ModelError
+from curation.permissions import HasRole, Permission, require
 from curation.settings import get_settings
-from db.models import Item, ModelVersion
+from db.models import Item, ModelVersion, Score
 
 
 def models_dir() -> Path:
@@ -114,3 +116,39 @@ def rollback(session: Session, version_id: int) -> ModelVersion:
                          "choose another version or train a new one")
     _activate(session, version)
     return version
+
+
+def promote_as(session: Session, who: HasRole, version_id: int, *, force: bool = False) -> ModelVersion:
+    """promote() for a person: admins only, and written to the audit log."""
+    require(who, Permission.PROMOTE)
+    previous = active_version(session)
+    version = promote(session, version_id, force=force)
+    record(session, who.name, AuditAction.PROMOTE, f"model_version:{version.id}",
+           {"from": previous.id if previous else None, "force": force})
+    return version
+
+
+def rollback_as(session: Session, who: HasRole, version_id: int) -> ModelVersion:
+    """rollback() for a person: admins only, and written to the audit log."""
+    require(who, Permission.ROLLBACK)
+    previous = active_version(session)
+    version = rollback(session, version_id)
+    record(session, who.name, AuditAction.ROLLBACK, f"model_version:{version.id}",
+           {"from": previous.id if previous else None})
+    return version
+
+
+def version_table(session: Session) -> list[dict[str, Any]]:
+    """Every version, oldest first, with its holdout metrics flattened for tables and charts."""
+    rows = []
+    for version in reversed(list_versions(session)):
+        holdout = version.metrics.get("holdout", {})
+        rows.append({"version": version.id, "created_at": version.created_at, "status": version.status,
+                     "base_model": version.base_model, "n_train": version.n_train,
+                     "active": version.active, **{k: holdout.get(k) for k in ("f1", "precision", "recall", "accuracy")}})
+    return rows
+
+
+def scores_of(session: Session, version_id: int) -> list[float]:
+    """Every probability a version gave, for the score histogram."""
+    return list(session.scalars(select(Score.probability).where(Score.model_version_id == version_id)))

@@ -1,0 +1,92 @@
+"""Model: versions and their holdout metrics, charts, retrain with live progress, promote and
+roll back."""
+
+import plotly.express as px
+import plotly.graph_objects as go
+import streamlit as st
+
+from curation.errors import CurationError
+from curation.jobs import request
+from curation.permissions import Permission, can
+from db.session import session_scope
+from models.registry import active_version, promote_as, rollback_as, scores_of, version_table
+from models.scoring import describe
+from pages.common import current_user, flash, show_flash, show_jobs
+
+user = current_user()
+st.title("Model")
+show_flash()
+
+
+def _retrain() -> None:
+    try:
+        job, created = request(user, "train", {"promote": True})
+        flash(f"training as job #{job.id}; it is promoted if its holdout F1 is not worse"
+              if created else f"job #{job.id} is already training; wait for it")
+    except CurationError as exc:
+        flash(f"error: {exc}")
+
+
+def _switch(version_id: int, action: str) -> None:
+    try:
+        with session_scope() as session:
+            if action == "rollback":
+                rollback_as(session, user, version_id)
+            else:
+                promote_as(session, user, version_id, force=True)
+        flash(f"version {version_id} is now active; run Score to refresh stored scores")
+    except CurationError as exc:
+        flash(f"error: {exc}")
+
+
+with session_scope() as session:
+    active = active_version(session)
+    scorer = describe(active)
+    versions = version_table(session)
+    scores = scores_of(session, active.id) if active else []
+    metrics = (active.metrics.get("holdout") or {}) if active else {}
+
+st.info(f"Scorer in use: {scorer}")
+st.button("Retrain now", type="primary", on_click=_retrain, disabled=not can(user, Permission.RETRAIN))
+show_jobs(("train", "rescore", "score"))
+if not versions:
+    st.info("No model versions yet. Label a few items of each label on the Queue page (or import "
+            "a labelled file), then press Retrain.")
+    st.stop()
+
+trained = [v for v in versions if v["f1"] is not None]
+newest = versions[-1]
+if active and newest["version"] != active.id and newest["f1"] is not None:
+    st.subheader("Newest version beside the active one", anchor=False)
+    st.dataframe([newest, next(v for v in versions if v["version"] == active.id)], hide_index=True)
+st.subheader("Versions", anchor=False)
+st.dataframe(versions[::-1], hide_index=True, use_container_width=True)
+
+left, right = st.columns(2)
+if trained:
+    left.plotly_chart(px.line(trained, x="version", y=["f1", "precision", "recall"], markers=True,
+                              title="Holdout metrics per version", range_y=[0, 1.05]),
+                      use_container_width=True)
+if scores:
+    right.plotly_chart(px.histogram(x=scores, nbins=20, range_x=[0, 1], title="Scores of the active model",
+                                    labels={"x": "probability of the positive label"}),
+                       use_container_width=True)
+if curve := metrics.get("pr_curve"):
+    left.plotly_chart(px.line(curve, x="recall", y="precision", markers=True, hover_data=["threshold"],
+                              title="Precision-recall on the holdout", range_x=[0, 1.05], range_y=[0, 1.05]),
+                      use_container_width=True)
+if matrix := metrics.get("confusion_matrix"):
+    grid = [[matrix["tp"], matrix["fn"]], [matrix["fp"], matrix["tn"]]]
+    figure = go.Figure(go.Heatmap(z=grid, x=["predicted positive", "predicted negative"],
+                                  y=["labelled positive", "labelled negative"], text=grid,
+                                  texttemplate="%{text}", colorscale="Blues", showscale=False))
+    right.plotly_chart(figure.update_layout(title="Confusion matrix on the holdout"), use_container_width=True)
+
+if can(user, Permission.ROLLBACK):
+    st.subheader("Switch the active version", anchor=False)
+    others = [v["version"] for v in versions if not v["active"]]
+    if others:
+        chosen = st.selectbox("Version", others[::-1])
+        one, two = st.columns(2)
+        one.button("Roll back to it", on_click=_switch, args=(chosen, "rollback"))
+        two.button("Promote it (skip the gate)", on_click=_switch, args=(chosen, "promote"))
