@@ -45,6 +45,7 @@ PAGES = [
     (st.Page("pages/sources.py", title="Sources", icon=":material/add_link:"), Permission.VIEW),
     (st.Page("pages/model.py", title="Model", icon=":material/model_training:"), Permission.VIEW),
     (st.Page("pages/errors.py", title="Errors", icon=":material/rule:"), Permission.VIEW),
+    (st.Page("pages/compare.py", title="Compare", icon=":material/compare_arrows:"), Permission.VIEW),
     (st.Page("pages/activity.py", title="Activity", icon=":material/insights:"), Permission.VIEW),
     (st.Page("pages/users.py", title="Users", icon=":material/group:"), Permission.MANAGE_USERS),
     (st.Page("pages/audit.py", title="Audit log", icon=":material/history:"), Permission.VIEW_AUDIT),

@@ -1,0 +1,60 @@
+"""Compare: how often the classifier, the LLM and the curators agree, and what the LLM costs."""
+
+import plotly.express as px
+import streamlit as st
+
+from curation.errors import CurationError
+from curation.jobs import request
+from curation.llm.report import agreement_report
+from curation.permissions import Permission, can
+from db.session import session_scope
+from pages.common import current_user, flash, show_flash, show_jobs
+
+PAIRS = {"classifier_vs_curator": "Classifier vs curators", "llm_vs_curator": "LLM vs curators",
+         "llm_vs_classifier": "LLM vs classifier"}
+user = current_user()
+st.title("Compare")
+show_flash()
+
+
+def _reason() -> None:
+    try:
+        job, created = request(user, "reason", {"limit": int(st.session_state["reason_limit"])})
+        flash(f"LLM assessments running as job #{job.id}" if created else f"job #{job.id} is already running")
+    except CurationError as exc:
+        flash(f"error: {exc}")
+
+
+with session_scope() as session:
+    report = agreement_report(session)
+
+left, right = st.columns([1, 3])
+left.number_input("Items to assess", 1, 10_000, 50, key="reason_limit")
+right.button("Ask the LLM", on_click=_reason, disabled=not can(user, Permission.ADD_SOURCES),
+             help="Runs ReAct assessments for items that have none yet, within the spending cap.")
+show_jobs(("reason",))
+
+rates = [{"pair": title, "agreement": report[key]["rate"], "items": report[key]["n"]}
+         for key, title in PAIRS.items() if report[key]["n"]]
+if not rates:
+    st.info("Nothing to compare yet: agreement needs items that at least two of the classifier, "
+            "the LLM and the curators have labelled.")
+else:
+    columns = st.columns(len(PAIRS))
+    for column, (key, title) in zip(columns, PAIRS.items(), strict=True):
+        rate = report[key]["rate"]
+        column.metric(title, f"{rate:.0%}" if rate is not None else "–", f"{report[key]['n']} items",
+                      delta_color="off")
+    st.plotly_chart(px.bar(rates, x="pair", y="agreement", text="items", range_y=[0, 1],
+                           title="Agreement rate (bar label: items compared)"), use_container_width=True)
+
+usage = report["llm_usage"]
+st.subheader("LLM cost and latency", anchor=False)
+if not usage["assessments"]:
+    st.info("No LLM assessments yet: press Ask the LLM (needs CURATION_LLM_PROVIDER and its API key).")
+else:
+    cost, latency, failed = st.columns(3)
+    cost.metric("Cost per 1,000 items", f"${usage['cost_per_1000_items_usd']:.2f}")
+    latency.metric("Latency p50", f"{usage['latency_ms_p50'] or 0:.0f} ms")
+    failed.metric("Failed / evidence flagged", f"{usage['failed']} / {usage['evidence_flagged']}")
+    st.json(usage, expanded=False)

@@ -1,0 +1,30 @@
+from sqlalchemy import select
+
+from curation.enums import Role
+from curation.permissions import Actor
+from curation.queue import decide
+from db.models import Job, LLMAssessment
+from db.session import session_scope
+from tests.factories import add_active_model, add_assessment, add_items
+
+
+def test_compare_page_empty_state_then_agreement_and_cost(open_page) -> None:
+    app = open_page("pages/compare.py")
+    assert "Nothing to compare yet" in app.info[0].value
+    with session_scope() as session:
+        a, b = add_items(session, 2)
+        add_active_model(session, {a: 0.9, b: 0.8})
+        add_assessment(session, a, "accept")
+        add_assessment(session, b, "reject")
+        for assessment in session.scalars(select(LLMAssessment)):
+            assessment.cost_usd, assessment.latency_ms, assessment.tokens_in = 0.002, 900.0, 1000
+        decide(session, Actor("ann", Role.CURATOR), a, "accept")
+    app.run()
+    shown = {m.label: m.value for m in app.metric}
+    assert shown["Classifier vs curators"] == "100%"
+    assert shown["LLM vs classifier"] == "50%"
+    assert shown["Cost per 1,000 items"] == "$2.00"
+    app.number_input(key="reason_limit").set_value(5).run()
+    app.button[0].click().run()
+    with session_scope() as session:
+        assert session.execute(select(Job.kind, Job.params)).all() == [("reason", {"limit": 5})]
