@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8501
 
-.PHONY: run test
+.PHONY: run test screenshots
 
 $(STAMP): requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -29,3 +29,7 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest
+
+# A PNG of every page with the sample data (needs Debian's chromium and chromium-driver).
+screenshots: $(STAMP)
+	$(PY) docs/screenshots.py
