@@ -4,9 +4,12 @@ import plotly.express as px
 import streamlit as st
 
 from curation.activity import decisions_per_day, time_per_decision
+from curation.permissions import Permission, require
 from db.session import session_scope
+from pages.common import current_user
 
 st.title("Activity")
+require(current_user(), Permission.VIEW)  # resolves the login even when run on its own
 with session_scope() as session:
     per_day = decisions_per_day(session)
     timing = time_per_decision(session)

@@ -3,10 +3,13 @@
 import streamlit as st
 
 from curation.items import list_items
+from curation.permissions import Permission, require
 from curation.stats import collection_stats
 from db.session import session_scope
+from pages.common import current_user
 
 st.title("Items")
+require(current_user(), Permission.VIEW)  # resolves the login even when run on its own
 with session_scope() as session:
     stats = collection_stats(session)
     rows = list_items(session)

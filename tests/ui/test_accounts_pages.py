@@ -85,13 +85,9 @@ def _page_as(page: str, token: str | None) -> AppTest:
 # A real server's first request after start may run a file in pages/ directly (Streamlit's
 # pages-folder mode lasts until app.py has run once), so each page must resolve the login itself.
 PAGE_FILES = sorted(p.name for p in (REPO / "pages").glob("*.py") if p.name not in {"login.py", "common.py"})
-UNGUARDED = {"items.py", "activity.py"}  # need `current_user()` at their top; then drop this set
 
 
-@pytest.mark.parametrize("page", [
-    pytest.param(page, marks=pytest.mark.xfail(strict=True, reason="page shows data without a login"))
-    if page in UNGUARDED else page for page in PAGE_FILES
-])
+@pytest.mark.parametrize("page", PAGE_FILES)
 def test_every_page_run_on_its_own_refuses_without_a_login(accounts_on: None, page: str) -> None:
     app = _page_as(page, None)
     assert app.exception and "not logged in" in app.exception[0].message
