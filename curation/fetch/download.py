@@ -121,8 +121,7 @@ class Downloader:
                       retries: int) -> Response:
         for attempt in range(retries + 1):
             try:
-                with self._shared(self._host_slots, target.host,
-                                  lambda: threading.BoundedSemaphore(self.settings.fetch_per_host)):
+                with self.host_slot(target.host):
                     return self._once(target, url, accept)
             except RetryableError as exc:
                 if attempt == retries:
@@ -131,6 +130,11 @@ class Downloader:
                     self.settings.fetch_backoff_s * 2 ** attempt)
                 self.sleep(min(wait, self.settings.fetch_max_wait_s))
         raise AssertionError("unreachable")
+
+    def host_slot(self, host: str) -> threading.BoundedSemaphore:
+        """Hold it while talking to host: at most fetch_per_host at once (YouTube uses it too)."""
+        return self._shared(self._host_slots, host,
+                            lambda: threading.BoundedSemaphore(self.settings.fetch_per_host))
 
     def _shared(self, table: dict[str, Any], key: str, make: Callable[[], Any]) -> Any:
         """The per-host object in table, made once even when threads ask at the same time."""

@@ -153,11 +153,16 @@ class _Run:
         self.total += 1
         video_id = youtube_video_id(job.url)
         if video_id:
-            future = self.threads.submit(fetch_video, video_id, self.settings, self.youtube_session)
+            future = self.threads.submit(self._video, video_id)
             self.pending[future] = ("video", job)
         else:
             future = self.threads.submit(self._download, job)
             self.pending[future] = ("download", job)
+
+    def _video(self, video_id: str) -> dict[str, Any]:
+        """In a download thread, within the per-host limit like any site."""
+        with self.downloader.host_slot("www.youtube.com"):
+            return fetch_video(video_id, self.settings, self.youtube_session)
 
     def _download(self, job: Job) -> Response | dict[str, Any]:
         """In a download thread; extracts right here when there is no process pool."""
