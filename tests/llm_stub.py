@@ -106,7 +106,9 @@ class StubLLM:
             self.requests.append(body)
             self.headers.append(headers)
             n = len(self.requests)
-            return n, self.script.pop(0) if self.script else self.respond(body)
+            if self.script:
+                return n, self.script.pop(0)
+        return n, self.respond(body)  # outside the lock: respond may wait for other requests
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         stub = self

@@ -3,6 +3,7 @@ stored assessments in real SQLite and PostgreSQL. Each test runs for both provid
 
 import json
 import re
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,7 +19,7 @@ from curation.text import content_hash
 from db.models import Item, LLMAssessment
 from db.session import session_scope
 from tests.factories import run_cli
-from tests.llm_stub import HANG, StubLLM, error, reply, tool
+from tests.llm_stub import HANG, Reply, StubLLM, error, reply, tool
 
 KEY = "sk-test-secret-key-123"
 CALL_COST = 0.0012  # 1000 input tokens at $1/M + 100 output tokens at $2/M, the stub's usage
@@ -266,3 +267,27 @@ def test_a_rejected_key_stops_the_run_with_the_reason_and_stores_nothing(stub: S
     with pytest.raises(LLMCallError, match=rf"{stub.provider} call to stub-model failed: Error code: 401"):
         run()
     assert assessments() == [] and len(stub.requests) == 1
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_documents_are_assessed_concurrently_up_to_the_limit(stub: StubLLM, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CURATION_LLM_CONCURRENCY", "2")
+    get_settings.cache_clear()
+    for n in range(4):
+        add_item(n, f"{TEXT} {n}")
+    meet = threading.Barrier(2, timeout=10)  # passes only when two calls are in flight at once
+    in_flight, most = 0, 0
+    lock = threading.Lock()
+
+    def respond(body: dict[str, Any]) -> Reply:
+        nonlocal in_flight, most
+        with lock:
+            in_flight += 1
+            most = max(most, in_flight)
+        meet.wait()
+        with lock:
+            in_flight -= 1
+        return reply("", verdict())
+
+    stub.respond = respond
+    assert run()["assessed"] == 4 and most == 2
