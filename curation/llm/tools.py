@@ -7,6 +7,7 @@ each observation in the document delimiters before the model sees it."""
 
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,21 +28,36 @@ class Document:
         self.sections = split_sections(self.text)
 
 
+def _pieces(text: str) -> Iterator[str]:
+    """Lines of the text, long ones cut at a sentence end (else a space) below SECTION_CHARS:
+    extracted articles often have no blank lines, or whole paragraphs on one line."""
+    for line in text.splitlines():
+        line = line.strip()
+        while len(line) > SECTION_CHARS:
+            cut = line.rfind(". ", 0, SECTION_CHARS) + 1
+            if cut <= 0:
+                cut = line.rfind(" ", 0, SECTION_CHARS)
+            if cut <= 0:
+                cut = SECTION_CHARS
+            yield line[:cut].strip()
+            line = line[cut:].strip()
+        if line:
+            yield line
+
+
 def split_sections(text: str) -> list[str]:
-    """Group paragraphs into sections of about SECTION_CHARS; a heading line starts a new one."""
+    """Group lines into sections of at most about SECTION_CHARS; a markdown heading starts one."""
     sections: list[str] = []
     current: list[str] = []
     size = 0
-    for paragraph in (p.strip() for p in re.split(r"\n\s*\n|\n(?=#)", text)):
-        if not paragraph:
-            continue
-        if current and (size + len(paragraph) > SECTION_CHARS or paragraph.startswith("#")):
-            sections.append("\n\n".join(current))
+    for piece in _pieces(text):
+        if current and (size + len(piece) > SECTION_CHARS or piece.startswith("#")):
+            sections.append("\n".join(current))
             current, size = [], 0
-        current.append(paragraph)
-        size += len(paragraph)
+        current.append(piece)
+        size += len(piece)
     if current:
-        sections.append("\n\n".join(current))
+        sections.append("\n".join(current))
     return sections or [""]
 
 

@@ -51,3 +51,12 @@ def test_the_prompt_version_changes_with_the_guideline() -> None:
     assert load_prompt("v1", task.model_copy(update={"guideline": "b"})).version != first
     with pytest.raises(ConfigError, match="prompt 'v9'.*set CURATION_LLM_PROMPT_VERSION to one of v1"):
         load_prompt("v9", task)
+
+
+def test_text_without_blank_lines_or_line_breaks_still_gets_readable_sections() -> None:
+    """Extracted articles often come as one long line; the end must stay reachable by section."""
+    text = " ".join(f"Sentence {i} about the rollout." for i in range(400)) + "\nFinal metric: 40% fewer errors."
+    doc = Document(text)
+    assert len(doc.sections) > 5 and all(len(s) <= 1600 for s in doc.sections)
+    assert " ".join(" ".join(doc.sections).split()) == " ".join(text.split())
+    assert read_section(doc, len(doc.sections)).endswith("Final metric: 40% fewer errors.")
