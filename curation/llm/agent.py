@@ -19,7 +19,9 @@ from curation.llm.pricing import Budget, BudgetExceeded, cost_usd
 from curation.llm.prompt import Prompt, new_tag, render
 from curation.llm.providers import LLMCallError, Provider, ToolCall, ToolResult, Turn
 from curation.llm.tools import TOOLS, Document, outline, read_metadata, run_tool
-from curation.llm.verdict import VERDICT_TOOL, Verdict, VerdictError, check_evidence, parse_verdict, verdict_schema
+from curation.llm.verdict import (
+    VERDICT_TOOL, Verdict, VerdictError, check_evidence, parse_verdict, verdict_schema,
+)
 from curation.task import Task
 
 OBSERVATION_TRACE_CHARS = 500  # what the stored trace keeps of each observation

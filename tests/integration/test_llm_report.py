@@ -20,7 +20,9 @@ def add_items(session, n: int) -> list[int]:  # type: ignore[no-untyped-def]
     return [i.id for i in items]
 
 
-def assessment(item_id: int, verdict: str | None, cost: float = 0.01, error: str | None = None) -> LLMAssessment:
+def assessment(
+    item_id: int, verdict: str | None, cost: float = 0.01, error: str | None = None
+) -> LLMAssessment:
     return LLMAssessment(item_id=item_id, content_hash="h", provider="anthropic", model="m",
                          prompt_version="v1-x", verdict=verdict, evidence_ok=verdict and True,
                          tokens_in=900, tokens_out=100, cost_usd=cost, latency_ms=2000.0, error=error)

@@ -6,7 +6,8 @@ from curation.llm.prompt import load_prompt
 from curation.llm.tools import Document, outline, read_section, run_tool, search
 from curation.task import Task
 
-LONG = "\n\n".join(f"Paragraph {i}. " + "filler " * 60 for i in range(12)) + "\n\n## Results\n\nLatency fell 40%."
+LONG = "\n\n".join(f"Paragraph {i}. " + "filler " * 60 for i in range(12))
+LONG += "\n\n## Results\n\nLatency fell 40%."
 
 
 def test_a_long_document_is_split_into_sections_the_outline_lists() -> None:
@@ -55,7 +56,8 @@ def test_the_prompt_version_changes_with_the_guideline() -> None:
 
 def test_text_without_blank_lines_or_line_breaks_still_gets_readable_sections() -> None:
     """Extracted articles often come as one long line; the end must stay reachable by section."""
-    text = " ".join(f"Sentence {i} about the rollout." for i in range(400)) + "\nFinal metric: 40% fewer errors."
+    text = " ".join(f"Sentence {i} about the rollout." for i in range(400))
+    text += "\nFinal metric: 40% fewer errors."
     doc = Document(text)
     assert len(doc.sections) > 5 and all(len(s) <= 1600 for s in doc.sections)
     assert " ".join(" ".join(doc.sections).split()) == " ".join(text.split())
