@@ -120,7 +120,7 @@ def decide(
 
     with session_scope() as session:
         decision = record(session, _curator(curator), item_id, action, seconds=seconds, note=note)
-    retrain = maybe_schedule_retrain()
+    retrain = maybe_schedule_retrain()  # after the commit: it writes in a transaction of its own
     emit({"decision_id": decision.id, "item_id": item_id, "label": action, "curator": curator,
           "retrain_job": retrain[0].id if retrain else None})
 

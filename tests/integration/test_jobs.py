@@ -22,9 +22,10 @@ from curation.errors import ConfigError, JobError
 from curation.importing import import_file
 from curation.settings import get_settings
 from curation.worker import get_queue, parse_cron
-from db.models import Job
+from db.models import Item, Job
 from db.session import session_scope
 from tests.factories import REPO, make_row, run_cli, write_jsonl
+from tests.site import Site, article
 from tests.integration.job_kinds import TEST_KINDS
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -309,3 +310,56 @@ def test_cli_refuses_bad_params_and_writes_nothing(db_url: str) -> None:
     code, out, _ = run_cli("jobs", "submit", "reason", "--params", "[3]")
     assert code == 1 and "must be a JSON object" in out["error"]
     assert run_cli("jobs")[1] == {"jobs": []}
+
+
+def test_deciding_the_nth_label_on_the_cli_queues_a_retrain(db_url: str, tmp_path: Path) -> None:
+    with session_scope() as session:
+        import_file(session, write_jsonl(tmp_path / "a.jsonl", [make_row(1, None), make_row(2, None)]))
+        first, second = session.scalars(select(Item.id).order_by(Item.id)).all()
+    env = {"CURATION_RETRAIN_EVERY_LABELS": "2"}
+
+    code, out, _ = run_cli("decide", str(first), "accept", "--curator", "ann", env=env)
+    assert code == 0 and out["retrain_job"] is None
+    code, out, _ = run_cli("decide", str(second), "reject", "--curator", "ann", env=env)
+    assert code == 0 and out["retrain_job"] is not None
+
+    retrain = job(out["retrain_job"])
+    assert (retrain.kind, retrain.status, retrain.params) == ("train", JobStatus.QUEUED, {"promote": True})
+
+
+@pytest.mark.usefixtures("fetch_env")
+def test_an_ingest_job_fetches_the_urls_and_records_the_summary(db_url: str, site: Site) -> None:
+    url = site.add("/blog/launch", body=article("How we shipped our support assistant"))
+    missing = site.add("/blog/gone", status=404, body="gone")
+    submitted, _ = jobs.submit("ingest", {"urls": [url, missing], "allow_private_hosts": True})
+
+    drain()
+
+    finished = job(submitted.id)
+    assert finished.status == JobStatus.DONE, finished.error
+    assert {k: finished.result[k] for k in ("fetched", "failed", "duplicates")} == {
+        "fetched": 1, "failed": 1, "duplicates": 0}
+    assert len(finished.result["errors"]) == 1 and "404" in finished.result["errors"][0]
+    assert finished.total and finished.done == finished.total
+    with session_scope() as session:
+        assert session.scalar(select(Item.title).where(Item.url == url)) == (
+            "How we shipped our support assistant")
+
+
+def test_an_unreachable_redis_is_a_clear_error_and_the_job_does_not_block_its_kind(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CURATION_REDIS_URL", "redis://127.0.0.1:1/0")
+    get_settings.cache_clear()
+
+    with pytest.raises(JobError, match=r"could not put job \d+ \(train\) on the queue 'curation': .*"
+                                       r"check that Redis at CURATION_REDIS_URL is running, or unset it"):
+        jobs.submit("train")
+
+    with session_scope() as session:
+        [failed] = jobs.list_jobs(session)
+    assert failed.status == JobStatus.FAILED and failed.error.startswith("could not queue: ")
+    monkeypatch.delenv("CURATION_REDIS_URL")
+    get_settings.cache_clear()
+    get_queue.cache_clear()
+    assert jobs.submit("train")[1]
