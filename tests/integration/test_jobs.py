@@ -87,10 +87,12 @@ def wait_for(condition: Callable[[], bool], what: str, seconds: float = 30) -> N
         time.sleep(0.05)
 
 
-def start_worker(**env: str) -> subprocess.Popen[str]:
+def start_worker(log: Path | None = None, **env: str) -> subprocess.Popen[str]:
+    """A real worker process (with the test kinds); its log goes to `log` when given."""
     return subprocess.Popen(
         [sys.executable, "-m", "tests.integration.job_kinds"], cwd=REPO, text=True,
-        env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        env={**os.environ, **env}, stdout=subprocess.DEVNULL,
+        stderr=log.open("w") if log else subprocess.DEVNULL,
     )
 
 
@@ -268,8 +270,11 @@ def test_two_workers_on_redis_run_each_job_exactly_once(
     db_url: str, redis_queue: str, tmp_path: Path
 ) -> None:
     log = tmp_path / "log"
-    workers = [start_worker(CURATION_WORKERS="2") for _ in range(2)]
+    logs = [tmp_path / "worker1.log", tmp_path / "worker2.log"]
+    workers = [start_worker(path, CURATION_WORKERS="2") for path in logs]
     try:
+        for path in logs:  # both consuming before any job exists, so both take part
+            wait_for(lambda: "Huey consumer started" in path.read_text(), f"the worker in {path}")
         submitted = [jobs.submit("record", {"log": str(log), "tag": f"t{n}", "steps": 2})[0]
                      for n in range(40)]
         ids = [s.id for s in submitted]
@@ -288,6 +293,7 @@ def test_two_workers_on_redis_run_each_job_exactly_once(
         finished = job(submitted_job.id)
         assert finished.status == JobStatus.DONE, finished.error
         assert (finished.done, finished.total) == (2, 2)
+    assert len({job(s.id).worker for s in submitted}) == 2
     assert get_queue().huey.pending_count() == 0
 
 
@@ -309,7 +315,7 @@ def test_cli_refuses_bad_params_and_writes_nothing(db_url: str) -> None:
     assert code == 1 and out["error"].startswith("--params 'limit=3' is not JSON")
     code, out, _ = run_cli("jobs", "submit", "reason", "--params", "[3]")
     assert code == 1 and "must be a JSON object" in out["error"]
-    assert run_cli("jobs")[1] == {"jobs": []}
+    assert job_count() == 0
 
 
 def test_deciding_the_nth_label_on_the_cli_queues_a_retrain(db_url: str, tmp_path: Path) -> None:
