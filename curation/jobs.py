@@ -337,6 +337,15 @@ def _why_dead(job: Job, stale_before: datetime) -> str | None:
     return None
 
 
+def queued_job_ids(older_than_s: float) -> list[int]:
+    """Jobs still waiting for a worker, submitted more than older_than_s ago."""
+    before = utcnow() - timedelta(seconds=older_than_s)
+    with session_scope() as session:
+        return list(session.scalars(
+            select(Job.id).where(Job.status == JobStatus.QUEUED, Job.created_at < before).order_by(Job.id)
+        ))
+
+
 def mark_interrupted(job_id: int, reason: str) -> None:
     """A worker stopped (SIGTERM) with this job still running: say so instead of leaving it."""
     with session_scope() as session:

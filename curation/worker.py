@@ -35,7 +35,7 @@ def get_queue() -> Queue:
     settings = get_settings()
     huey = _make_huey(settings)
     run_job = huey.task(name="run_job")(jobs.run_job)
-    huey.periodic_task(crontab(), name="recover_dead_jobs")(jobs.recover_dead_jobs)
+    huey.periodic_task(crontab(), name="check_jobs")(check_jobs)
     if settings.retrain_cron:
         schedule = parse_cron(settings.retrain_cron, "CURATION_RETRAIN_CRON")
         huey.periodic_task(schedule, name="scheduled_retrain")(scheduled_retrain)
@@ -68,6 +68,31 @@ def parse_cron(expression: str, setting: str) -> crontab:
         ) from exc
 
 
+def check_jobs() -> None:
+    """Every minute and at start: fail the jobs of dead workers, requeue jobs whose message
+    was lost."""
+    recovered = jobs.recover_dead_jobs()
+    if recovered:
+        logger.warning("marked %d job(s) of dead workers as failed: %s", len(recovered), recovered)
+    requeued = requeue_lost_jobs()
+    if requeued:
+        logger.warning("requeued %d job(s) whose queue message was lost: %s", len(requeued), requeued)
+
+
+def requeue_lost_jobs() -> list[int]:
+    """Queued jobs older than CURATION_JOB_STALE_AFTER_S with no message in the queue (Redis
+    restarted without persistence, a worker died between taking the message and claiming the
+    job) would hold their kind forever; put them on the queue again. A duplicate message is
+    harmless: the claim lets a job run once."""
+    queue = get_queue()
+    waiting = {task.args[0] for task in queue.huey.pending() if task.name == "run_job"}
+    lost = [job_id for job_id in jobs.queued_job_ids(older_than_s=get_settings().job_stale_after_s)
+            if job_id not in waiting]
+    for job_id in lost:
+        queue.run_job(job_id)
+    return lost
+
+
 def scheduled_retrain() -> None:
     job, created = jobs.submit(JobKind.TRAIN, {"promote": True})
     logger.info("scheduled retrain: job %s %s", job.id, "queued" if created else "already queued or running")
@@ -87,11 +112,10 @@ def _on_interrupted(signal: str, task: object) -> None:
 
 
 def run_worker(workers: int | None = None, periodic: bool = True) -> str:
-    """Recover jobs of dead workers, then run jobs until SIGINT (finish running jobs) or SIGTERM."""
+    """Check for dead workers' and lost jobs, then run jobs until SIGINT (running jobs finish)
+    or SIGTERM (they are failed with the reason)."""
     settings = get_settings()
-    recovered = jobs.recover_dead_jobs()
-    if recovered:
-        logger.warning("marked %d job(s) of dead workers as failed: %s", len(recovered), recovered)
+    check_jobs()
     queue = get_queue()
     consumer = queue.huey.create_consumer(workers=workers or settings.workers, periodic=periodic,
                                           max_delay=1.0)

@@ -21,7 +21,7 @@ from curation.enums import JobStatus
 from curation.errors import ConfigError, JobError
 from curation.importing import import_file
 from curation.settings import get_settings
-from curation.worker import get_queue, parse_cron
+from curation.worker import get_queue, parse_cron, requeue_lost_jobs
 from db.models import Item, Job
 from db.session import session_scope
 from tests.factories import REPO, make_row, run_cli, write_jsonl
@@ -369,3 +369,21 @@ def test_an_unreachable_redis_is_a_clear_error_and_the_job_does_not_block_its_ki
     get_settings.cache_clear()
     get_queue.cache_clear()
     assert jobs.submit("train")[1]
+
+
+def test_a_queued_job_whose_message_was_lost_is_requeued_and_runs_once(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log = tmp_path / "log"
+    lost, _ = jobs.submit("record", {"log": str(log), "tag": "lost"})
+    waiting, _ = jobs.submit("record", {"log": str(log), "tag": "waiting"})
+    huey = get_queue().huey
+    huey.dequeue()  # the first job's message disappears (a Redis restart, a worker crash)
+    monkeypatch.setenv("CURATION_JOB_STALE_AFTER_S", "0.000001")
+    get_settings.cache_clear()
+
+    assert requeue_lost_jobs() == [lost.id]
+    drain()
+
+    assert sorted(log.read_text().split()) == ["lost", "waiting"]
+    assert job(lost.id).status == job(waiting.id).status == JobStatus.DONE
