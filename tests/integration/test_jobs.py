@@ -387,3 +387,22 @@ def test_a_queued_job_whose_message_was_lost_is_requeued_and_runs_once(
 
     assert sorted(log.read_text().split()) == ["lost", "waiting"]
     assert job(lost.id).status == job(waiting.id).status == JobStatus.DONE
+
+
+def test_a_reason_job_assesses_items_with_the_llm(db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.integration.test_llm_reasoning import add_item, settings_env, verdict
+    from tests.llm_stub import StubLLM, reply
+
+    add_item(1)
+    with StubLLM() as llm:
+        for key, value in settings_env("openai", llm.url).items():
+            monkeypatch.setenv(key, value)
+        get_settings.cache_clear()
+        llm.script = [reply("Enough evidence.", verdict("accept"))]
+        submitted, _ = jobs.submit("reason", {"limit": 5})
+        drain()
+
+    finished = job(submitted.id)
+    assert finished.status == JobStatus.DONE, finished.error
+    assert (finished.result["assessed"], finished.result["failed"]) == (1, 0)
+    assert (finished.done, finished.total) == (1, 1)
