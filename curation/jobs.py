@@ -27,7 +27,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from curation.audit import record
-from curation.enums import Action, AuditAction, JobKind, JobStatus
+from curation.enums import Action, AuditAction, JobKind, JobStatus, ModelStatus
 from curation.errors import JobError
 from curation.permissions import HasRole, Permission, require
 from curation.progress import ProgressFn
@@ -374,9 +374,11 @@ def _as_utc(moment: datetime) -> datetime:
 
 
 def labels_since_last_training(session: Session) -> int:
-    """Labels (not skips, not undone) given since the newest model version or train job."""
+    """Labels (not skips, not undone) given since the newest trained model version or train job
+    (cold-start versions do not count: they are rebuilt as labels come in, not trained)."""
     newest = [
-        session.scalar(select(func.max(ModelVersion.created_at))),
+        session.scalar(select(func.max(ModelVersion.created_at)).where(
+            ModelVersion.status == ModelStatus.TRAINED)),
         session.scalar(select(func.max(Job.created_at)).where(Job.kind == JobKind.TRAIN)),
     ]
     since = max((_as_utc(moment) for moment in newest if moment is not None), default=None)

@@ -22,11 +22,12 @@ from curation.errors import ConfigError, JobError
 from curation.importing import import_file
 from curation.settings import get_settings
 from curation.worker import get_queue, parse_cron, requeue_lost_jobs
-from db.models import Item, Job
+from db.models import Item, Job, ModelVersion
 from db.session import session_scope
 from tests.factories import REPO, make_row, run_cli, write_jsonl
 from tests.site import Site, article
 from tests.integration.job_kinds import TEST_KINDS
+from tests.model_fixtures import small_model_settings, tiny_modernbert  # noqa: F401
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 
@@ -189,6 +190,8 @@ def test_retrain_is_queued_after_every_n_labels(db_url: str, tmp_path: Path,
     rows = [make_row(1, "accept"), make_row(2, "reject")]
     with session_scope() as session:
         import_file(session, write_jsonl(tmp_path / "a.jsonl", rows))
+        # the cold-start scorer is rebuilt as labels come in; that is not a training
+        session.add(ModelVersion(base_model="packaged", n_train=2, path="x", status="cold_start"))
     assert jobs.maybe_schedule_retrain() is None
 
     with session_scope() as session:
@@ -406,3 +409,22 @@ def test_a_reason_job_assesses_items_with_the_llm(db_url: str, monkeypatch: pyte
     assert finished.status == JobStatus.DONE, finished.error
     assert (finished.result["assessed"], finished.result["failed"]) == (1, 0)
     assert (finished.done, finished.total) == (1, 1)
+
+
+def test_a_train_job_that_promotes_queues_a_rescore_that_scores_everything(
+    db_url: str, tmp_path: Path, tiny_modernbert: str, small_model_settings: None
+) -> None:
+    from tests.factories import labelled_rows
+
+    with session_scope() as session:
+        import_file(session, write_jsonl(tmp_path / "rows.jsonl", labelled_rows(6, 6) + [make_row(900, None)]))
+    train_job, _ = jobs.submit("train", {"base_model": tiny_modernbert, "promote": True})
+
+    drain()
+
+    trained = job(train_job.id)
+    assert trained.status == JobStatus.DONE, trained.error
+    assert trained.result["promoted"] and trained.total and trained.done == trained.total
+    rescored = job(trained.result["rescore_job"])
+    assert (rescored.kind, rescored.status) == ("rescore", JobStatus.DONE), rescored.error
+    assert rescored.result["scored"] == 13
