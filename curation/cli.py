@@ -328,7 +328,7 @@ def jobs_submit(
     params: Annotated[str, typer.Option(help='Parameters as JSON, e.g. \'{"limit": 10}\'.')] = "{}",
 ) -> None:
     """Queue a background job; if one of the same kind is queued or running, show that one."""
-    from curation.jobs import job_summary, submit
+    from curation.jobs import job_summary, request
 
     try:
         parsed = json.loads(params)
@@ -336,7 +336,7 @@ def jobs_submit(
         raise JobError(f"--params {params!r} is not JSON ({exc}); write e.g. '{{\"limit\": 10}}'") from exc
     if not isinstance(parsed, dict):
         raise JobError(f"--params {params!r} must be a JSON object, e.g. '{{\"limit\": 10}}'")
-    job, created = submit(kind, parsed)
+    job, created = request(_cli_actor(), kind, parsed)  # audited like a retrain from a page
     if not created:
         print(f"job {job.id} ({job.kind}) is already {job.status}; not starting another", file=sys.stderr)
     emit({**job_summary(job), "created": created})

@@ -17,9 +17,11 @@ import redis
 from sqlalchemy import func, select
 
 from curation import jobs
+from curation.audit import list_audit
 from curation.enums import JobStatus
 from curation.errors import ConfigError, JobError
 from curation.importing import import_file
+from curation.permissions import LOCAL_ADMIN
 from curation.settings import get_settings
 from curation.worker import get_queue, parse_cron, requeue_lost_jobs
 from db.models import Item, Job, ModelVersion
@@ -307,6 +309,10 @@ def test_cli_submits_once_and_lists_jobs(db_url: str) -> None:
     assert code == 0 and not second["created"] and second["id"] == first["id"]
     assert f"job {first['id']} (train) is already queued; not starting another" in err
 
+    with session_scope() as session:
+        [entry] = list_audit(session, LOCAL_ADMIN)
+    assert (entry["action"], entry["target"]) == ("retrain", f"job:{first['id']}")
+    assert entry["actor"].startswith("cli:")
     code, listed, _ = run_cli("jobs")
     assert code == 0
     listed_jobs = [(j["id"], j["kind"], j["params"]) for j in listed["jobs"]]
@@ -319,21 +325,6 @@ def test_cli_refuses_bad_params_and_writes_nothing(db_url: str) -> None:
     code, out, _ = run_cli("jobs", "submit", "reason", "--params", "[3]")
     assert code == 1 and "must be a JSON object" in out["error"]
     assert job_count() == 0
-
-
-def test_deciding_the_nth_label_on_the_cli_queues_a_retrain(db_url: str, tmp_path: Path) -> None:
-    with session_scope() as session:
-        import_file(session, write_jsonl(tmp_path / "a.jsonl", [make_row(1, None), make_row(2, None)]))
-        first, second = session.scalars(select(Item.id).order_by(Item.id)).all()
-    env = {"CURATION_RETRAIN_EVERY_LABELS": "2"}
-
-    code, out, _ = run_cli("decide", str(first), "accept", "--curator", "ann", env=env)
-    assert code == 0 and out["retrain_job"] is None
-    code, out, _ = run_cli("decide", str(second), "reject", "--curator", "ann", env=env)
-    assert code == 0 and out["retrain_job"] is not None
-
-    retrain = job(out["retrain_job"])
-    assert (retrain.kind, retrain.status, retrain.params) == ("train", JobStatus.QUEUED, {"promote": True})
 
 
 @pytest.mark.usefixtures("fetch_env")
