@@ -18,7 +18,7 @@ from typing import Any
 from curation.llm.pricing import Budget, BudgetExceeded, cost_usd
 from curation.llm.prompt import Prompt, new_tag, render
 from curation.llm.providers import LLMCallError, Provider, ToolCall, ToolResult, Turn
-from curation.llm.tools import TOOLS, Document, outline, read_metadata, run_tool
+from curation.llm.tools import TOOLS, Document, ToolError, outline, read_metadata, run_tool
 from curation.llm.verdict import (
     VERDICT_TOOL, Verdict, VerdictError, check_evidence, parse_verdict, verdict_schema,
 )
@@ -131,13 +131,18 @@ class Agent:
         return turn
 
     def _observe(self, doc: Document, call: ToolCall, thought: str, tag: str, outcome: Outcome) -> ToolResult:
+        arguments: Any = call.arguments
         try:
-            arguments = json.loads(call.arguments) if isinstance(call.arguments, str) else call.arguments
+            if isinstance(arguments, str):
+                arguments = json.loads(arguments)
             if not isinstance(arguments, dict):
-                raise ValueError("arguments must be a JSON object")
+                raise ToolError(f"arguments for {call.name} must be a JSON object")
             observation = run_tool(doc, call.name, arguments)
-        except ValueError as exc:
-            arguments, observation = call.arguments, f"error: bad arguments for {call.name}: {exc}"
+        except ValueError as exc:  # ToolError or JSONDecodeError: the model can correct the call
+            error = f"error: {exc}"
+            outcome.steps.append({"thought": thought, "action": call.name, "input": arguments,
+                                  "error": error})
+            return ToolResult(call.id, error, True)
         outcome.steps.append({"thought": thought, "action": call.name, "input": arguments,
                               "observation": observation[:OBSERVATION_TRACE_CHARS]})
-        return ToolResult(call.id, f"<{tag}>\n{observation}\n</{tag}>", observation.startswith("error:"))
+        return ToolResult(call.id, f"<{tag}>\n{observation}\n</{tag}>")

@@ -179,8 +179,11 @@ class OpenAIProvider:
         messages: list[dict[str, Any]] = [{"role": "system", "content": system}]
         for message in transcript:
             messages += self._messages(message)
+        # OpenAI itself wants max_completion_tokens (reasoning models refuse max_tokens); the
+        # compatible servers reached by base_url (vLLM, Ollama, llama.cpp) all read max_tokens.
+        limit = "max_tokens" if self.settings.llm_base_url else "max_completion_tokens"
         request = dict(
-            model=self.model, max_completion_tokens=self.settings.llm_max_tokens, messages=messages,
+            model=self.model, messages=messages, **{limit: self.settings.llm_max_tokens},
             tools=[{"type": "function", "function": t} for t in tools],
             tool_choice={"type": "function", "function": {"name": force}} if force else "auto",
         )

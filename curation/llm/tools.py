@@ -18,6 +18,10 @@ SEARCH_CONTEXT = 200
 OUTLINE_TITLE_CHARS = 80
 
 
+class ToolError(ValueError):
+    """A bad tool call; the model gets the message as an error observation and can correct it."""
+
+
 @dataclass
 class Document:
     text: str
@@ -74,7 +78,7 @@ def search(doc: Document, phrase: str) -> str:
     """Case- and whitespace-insensitive matches with the section number and some context."""
     words = phrase.split()
     if not words:
-        return "error: give a non-empty phrase"
+        raise ToolError("give a non-empty phrase")
     pattern = re.compile(r"\s+".join(map(re.escape, words)), re.IGNORECASE)
     hits = []
     for number, section in enumerate(doc.sections, start=1):
@@ -88,7 +92,7 @@ def search(doc: Document, phrase: str) -> str:
 
 def read_section(doc: Document, number: int) -> str:
     if not 1 <= number <= len(doc.sections):
-        return f"error: section {number} does not exist; sections are 1 to {len(doc.sections)}"
+        raise ToolError(f"section {number} does not exist; sections are 1 to {len(doc.sections)}")
     return doc.sections[number - 1][:READ_LIMIT]
 
 
@@ -119,7 +123,7 @@ TOOLS: list[dict[str, Any]] = [
 
 
 def run_tool(doc: Document, name: str, arguments: dict[str, Any]) -> str:
-    """Run a document tool; a bad call becomes an error observation the model can correct."""
+    """Run a document tool; raises ToolError for a call the model should correct."""
     try:
         if name == "search_document":
             return search(doc, str(arguments["phrase"]))
@@ -127,6 +131,8 @@ def run_tool(doc: Document, name: str, arguments: dict[str, Any]) -> str:
             return read_section(doc, int(arguments["number"]))
         if name == "read_metadata":
             return read_metadata(doc)
-    except (KeyError, TypeError, ValueError) as exc:
-        return f"error: bad arguments for {name}: {exc!r}"
-    return f"error: unknown tool {name!r}; use one of {', '.join(t['name'] for t in TOOLS)}"
+    except (KeyError, TypeError) as exc:
+        raise ToolError(f"bad arguments for {name}: {exc!r}") from exc
+    except ValueError as exc:  # ToolError, or int("x")
+        raise ToolError(str(exc) if isinstance(exc, ToolError) else f"bad arguments for {name}: {exc}") from exc
+    raise ToolError(f"unknown tool {name!r}; use one of {', '.join(t['name'] for t in TOOLS)}")

@@ -123,9 +123,18 @@ def test_a_react_run_reads_the_document_and_stores_a_checked_verdict(stub: StubL
     tools = {t.get("name") or t["function"]["name"]: t for t in stub.requests[0]["tools"]}
     schema = tools["submit_verdict"].get("input_schema") or tools["submit_verdict"]["function"]["parameters"]
     assert schema["properties"]["label"]["enum"] == ["accept", "reject"]
+    assert stub.requests[0]["max_tokens"] == 1024  # what a compatible server (base_url) reads
     # The key went to the server in the provider's header and nowhere into the database.
     assert KEY in (stub.headers[0].get("x-api-key", "") + stub.headers[0].get("authorization", ""))
     assert KEY not in json.dumps([r.steps for r in assessments()])
+
+
+def test_a_bad_tool_call_comes_back_as_an_error_the_model_can_correct(stub: StubLLM) -> None:
+    add_item(1)
+    stub.script = [reply("", tool("read_section", {"number": 99})), reply("", verdict())]
+    assert run()["assessed"] == 1
+    assert "error: section 99 does not exist; sections are 1 to" in last_user_content(stub, 1)
+    assert assessments()[0].steps[0]["error"].startswith("error: section 99 does not exist")
 
 
 def test_invented_quotes_are_flagged(stub: StubLLM) -> None:

@@ -3,7 +3,7 @@ import pytest
 from curation.errors import ConfigError
 from curation.llm.pricing import Budget, BudgetExceeded, cost_usd, price_of
 from curation.llm.prompt import load_prompt
-from curation.llm.tools import Document, outline, read_section, run_tool, search
+from curation.llm.tools import Document, ToolError, outline, read_section, run_tool, search
 from curation.task import Task
 
 LONG = "\n\n".join(f"Paragraph {i}. " + "filler " * 60 for i in range(12))
@@ -25,9 +25,14 @@ def test_search_finds_a_phrase_across_line_breaks_with_its_section() -> None:
 
 def test_bad_tool_calls_become_observations_the_model_can_correct() -> None:
     doc = Document("one section")
-    assert read_section(doc, 9) == "error: section 9 does not exist; sections are 1 to 1"
-    assert run_tool(doc, "read_section", {"number": "x"}).startswith("error: bad arguments")
-    assert run_tool(doc, "delete_everything", {}).startswith("error: unknown tool 'delete_everything'")
+    with pytest.raises(ToolError, match=r"^section 9 does not exist; sections are 1 to 1$"):
+        run_tool(doc, "read_section", {"number": 9})
+    with pytest.raises(ToolError, match=r"^bad arguments for read_section: invalid literal"):
+        run_tool(doc, "read_section", {"number": "x"})
+    with pytest.raises(ToolError, match=r"^bad arguments for search_document: KeyError\('phrase'\)"):
+        run_tool(doc, "search_document", {})
+    with pytest.raises(ToolError, match=r"^unknown tool 'delete_everything'; use one of search_document"):
+        run_tool(doc, "delete_everything", {})
     assert run_tool(doc, "read_metadata", {}) == "{}"
 
 
