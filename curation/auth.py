@@ -18,7 +18,7 @@ from curation.enums import AuditAction, Role
 from curation.errors import LoginFailed, NotLoggedIn
 from curation.permissions import LOCAL_ADMIN, Actor
 from curation.settings import get_settings
-from curation.users import HASHER, as_utc
+from curation.users import HASHER
 from db.models import LoginSession, User
 from db.session import session_scope
 
@@ -32,9 +32,9 @@ def login(session: Session, name: str, password: str, now: datetime | None = Non
     now = now or datetime.now(UTC)
     settings = get_settings()
     user = session.scalar(select(User).where(User.name == name))
-    if user and user.locked_until and as_utc(user.locked_until) > now:
+    if user and user.locked_until and user.locked_until > now:
         raise LoginFailed(
-            f"account '{name}' is locked until {as_utc(user.locked_until):%Y-%m-%d %H:%M} UTC after "
+            f"account '{name}' is locked until {user.locked_until:%Y-%m-%d %H:%M} UTC after "
             f"{settings.login_max_failures} failed logins; wait, or ask an admin to set a new password"
         )
     # An unknown name is checked against a dummy hash, so it takes as long as a wrong password.
@@ -72,10 +72,10 @@ def actor_for_token(session: Session, token: str | None, now: datetime | None = 
     if row is None:
         raise NotLoggedIn("this login has ended (logged out, password changed or user removed); log in again")
     login_session, user = row
-    if as_utc(login_session.expires_at) <= now:
+    if login_session.expires_at <= now:
         session.delete(login_session)
         raise NotLoggedIn(
-            f"your login expired at {as_utc(login_session.expires_at):%Y-%m-%d %H:%M} UTC "
+            f"your login expired at {login_session.expires_at:%Y-%m-%d %H:%M} UTC "
             f"(logins last {get_settings().session_hours:g} hours); log in again"
         )
     return Actor(user.name, Role(user.role))

@@ -10,12 +10,14 @@ from curation.settings import get_settings
 
 MASK = "[redacted]"
 # Shapes of keys we may not know the value of: OpenAI/Anthropic "sk-...", Hugging Face "hf_...",
-# GitHub "ghp_...", bearer tokens, and NAME=VALUE pairs whose name says it is a secret.
+# GitHub "ghp_...", bearer tokens, NAME=VALUE pairs whose name says it is a secret, and the
+# user:password part of URLs such as postgresql://app:pw@host/db or redis://:pw@host.
 KEY_SHAPES = re.compile(
     r"\b(?:sk-[A-Za-z0-9_\-]{16,}|hf_[A-Za-z0-9]{20,}|gh[pousr]_[A-Za-z0-9]{20,})"
     r"|(?<=Bearer )[A-Za-z0-9._\-]{16,}"
     r"|(?<=[Kk][Ee][Yy]=)[^\s&'\"]{8,}|(?<=[Tt][Oo][Kk][Ee][Nn]=)[^\s&'\"]{8,}"
     r"|(?<=password=)[^\s&'\"]+"
+    r"|(?<=://)[^/\s:@]*:[^/\s@]+(?=@)"  # user:password@ in a URL
 )
 
 

@@ -114,11 +114,6 @@ def _check_password(password: str) -> None:
 
 
 def _summary(user: User) -> dict[str, Any]:
-    locked = user.locked_until and as_utc(user.locked_until) > datetime.now(UTC)
+    locked = user.locked_until and user.locked_until > datetime.now(UTC)
     return {"name": user.name, "role": user.role, "created_at": user.created_at,
             "locked_until": user.locked_until if locked else None}
-
-
-def as_utc(moment: datetime) -> datetime:
-    """SQLite hands back naive datetimes; every stored moment is UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -24,6 +24,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from curation.redaction import redact
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
@@ -46,6 +48,17 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class RedactedText(TypeDecorator[str]):
+    """Text with secrets masked on the way in. Error columns quote whatever an SDK, a server or
+    a driver said, which can include an API key or a password in a URL."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Any) -> str | None:
+        return None if value is None else redact(value)
 
 
 class Base(DeclarativeBase):
@@ -73,7 +86,7 @@ class Item(Base):
     text: Mapped[str | None] = mapped_column(Text)
     content_hash: Mapped[str | None] = mapped_column(String(64), index=True)
     fetch_status: Mapped[str] = mapped_column(String(16))
-    fetch_error: Mapped[str | None] = mapped_column(Text)
+    fetch_error: Mapped[str | None] = mapped_column(RedactedText)
     fetched_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
@@ -151,7 +164,7 @@ class LLMAssessment(Base):
     tokens_out: Mapped[int] = mapped_column(Integer, default=0)
     cost_usd: Mapped[float] = mapped_column(Float, default=0.0)
     latency_ms: Mapped[float | None] = mapped_column(Float)
-    error: Mapped[str | None] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(RedactedText)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -166,7 +179,7 @@ class Job(Base):
     message: Mapped[str | None] = mapped_column(Text)
     params: Mapped[dict[str, Any]] = mapped_column(default=dict)
     result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
-    error: Mapped[str | None] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(RedactedText)
     worker: Mapped[str | None] = mapped_column(String(256))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None]

@@ -5,12 +5,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select, update
 
 from curation.audit import list_audit, record
 from curation.permissions import LOCAL_ADMIN
 from curation.redaction import MASK, install_log_redaction, redact
 from curation.settings import get_settings
 from db.migrate import upgrade
+from db.models import Job
 from db.session import session_scope
 from tests.factories import make_row, run_cli, run_cli_input, write_jsonl
 
@@ -94,3 +96,18 @@ def test_a_missing_secrets_file_is_a_clear_error(home: Path, tmp_path: Path) -> 
     code, out, _ = run_cli("stats", env={"CURATION_SECRETS_FILE": str(tmp_path / "nope.env")})
     assert code == 1
     assert out["error"] == f"CURATION_SECRETS_FILE {tmp_path / 'nope.env'} does not exist; create it or unset it"
+
+
+def test_error_columns_mask_keys_and_url_passwords_whoever_writes_them(keys: dict[str, str], home: Path) -> None:
+    """Errors quote what an SDK or server said; the column type masks it however it is written."""
+    upgrade()
+    with session_scope() as session:
+        job = Job(kind="reason", status="failed", error=f"AuthenticationError: bad key {OPENAI}")
+        session.add(job)
+        session.flush()
+        session.execute(update(Job).where(Job.id == job.id).values(
+            message="could not queue", error="redis://:not-a-known-secret-42@10.0.0.9:6379/0 refused"))
+    with session_scope() as session:
+        assert session.scalar(select(Job.error)) == f"redis://{MASK}@10.0.0.9:6379/0 refused"
+    stored = b"".join(path.read_bytes() for path in home.glob("curation.db*"))
+    assert OPENAI.encode() not in stored and b"not-a-known-secret-42" not in stored
