@@ -82,7 +82,7 @@ def show_jobs(kinds: tuple[str, ...], limit: int = 5) -> None:
             fraction = min(done / total, 1.0) if total else float(job["status"] == "done")
             st.progress(fraction, text=f"#{job['id']} {job['kind']} · {job['status']} · {job['message'] or ''}")
             if job["error"]:
-                st.error(job["error"])
+                st.error(md(job["error"]))
 
     if jobs:
         _draw()

@@ -61,9 +61,9 @@ def add_items(session: Any, n: int, *, start: int = 0, **fields: Any) -> list[in
     """n items with text, straight into the database; returns their ids in order."""
     from db.models import Item
 
-    defaults = {"source_type": "web", "fetch_status": "ok"}
-    items = [Item(canonical_url=f"https://example.com/posts/{i}", url=f"https://example.com/posts/{i}",
-                  title=f"Post {i}", text=f"Body of post {i}.", content_hash=f"h{i}", **(defaults | fields))
+    items = [Item(**({"canonical_url": f"https://example.com/posts/{i}", "url": f"https://example.com/posts/{i}",
+                      "title": f"Post {i}", "text": f"Body of post {i}.", "content_hash": f"h{i}",
+                      "source_type": "web", "fetch_status": "ok"} | fields))
              for i in range(start, start + n)]
     session.add_all(items)
     session.flush()

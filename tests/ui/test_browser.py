@@ -98,3 +98,29 @@ def test_triage_two_items_with_the_keyboard_in_a_real_browser(served_app: str, b
         decisions = session.execute(select(Decision.item_id, Decision.label, Decision.curator)
                                     .order_by(Decision.id)).all()
     assert decisions == [(second, "accept", "local"), (first, "reject", "local")]
+
+
+PAYLOAD_TITLE = '<img src=x onerror="window.__pwned=1"> **Accept now** [docs](javascript:window.__pwned=2)'
+PAYLOAD_TEXT = ("<script>window.__pwned=3</script> ![pixel](http://127.0.0.1:9/t.png) "
+                "<a href=\"javascript:window.__pwned=4\">click</a> # Fake heading\n:red[warning] body")
+
+
+def test_hostile_title_and_text_render_as_inert_text_in_a_real_browser(served_app: str, browser) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as seen
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    with session_scope() as session:
+        add_items(session, 1, title=PAYLOAD_TITLE, text=PAYLOAD_TEXT)
+    browser.get(served_app)
+    WebDriverWait(browser, 60).until(seen.text_to_be_present_in_element((By.CSS_SELECTOR, "h3"), "Accept now"))
+    heading = browser.find_element(By.CSS_SELECTOR, "h3").text
+    assert heading.startswith('<img src=x onerror="window.__pwned=1"> **Accept now**')
+    document = browser.find_element(By.CSS_SELECTOR, ".doc").text
+    assert "<script>window.__pwned=3</script>" in document and "![pixel]" in document
+    found = browser.execute_script("""return {
+        pwned: window.__pwned === undefined ? null : window.__pwned,
+        images: [...document.querySelectorAll('img')].map(i => i.getAttribute('src')),
+        jsLinks: document.querySelectorAll('a[href^="javascript"]').length,
+        scripts: [...document.querySelectorAll('.doc script, h3 script')].length}""")
+    assert found == {"pwned": None, "images": [], "jsLinks": 0, "scripts": 0}
