@@ -419,3 +419,31 @@ def test_a_train_job_that_promotes_queues_a_rescore_that_scores_everything(
     rescored = job(trained.result["rescore_job"])
     assert (rescored.kind, rescored.status) == ("rescore", JobStatus.DONE), rescored.error
     assert rescored.result["scored"] == 13
+
+
+def test_schedules_fire_at_their_times_and_can_be_switched_off(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from datetime import datetime
+
+    from curation.worker import reread_feeds
+
+    def due(hour: int, minute: int) -> list[str]:
+        get_settings.cache_clear()
+        get_queue.cache_clear()
+        return sorted(task.name for task in get_queue().huey.read_periodic(datetime(2026, 1, 5, hour, minute)))
+
+    monkeypatch.setenv("CURATION_RETRAIN_CRON", "0 3 * * *")
+    monkeypatch.setenv("CURATION_FEED_URLS", '["https://example.com/feed.xml"]')
+    monkeypatch.setenv("CURATION_FEED_CRON", "30 */6 * * *")
+    assert due(3, 0) == ["check_jobs", "scheduled_retrain"]
+    assert due(6, 30) == ["check_jobs", "reread_feeds"]
+    assert due(4, 0) == ["check_jobs"]
+    reread_feeds()
+    with session_scope() as session:
+        [feed_job] = jobs.list_jobs(session)
+    assert (feed_job.kind, feed_job.params) == ("ingest", {"urls": ["https://example.com/feed.xml"]})
+
+    monkeypatch.setenv("CURATION_RETRAIN_CRON", "")
+    monkeypatch.setenv("CURATION_FEED_CRON", "")
+    assert due(3, 0) == due(6, 30) == ["check_jobs"]
