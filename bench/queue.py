@@ -53,7 +53,7 @@ def fill(n: int) -> None:
             session.execute(insert(Score), [{"item_id": i, "model_version_id": version.id,
                                              "probability": rng.random()} for i in ids])
     with get_engine().connect() as conn:  # planner statistics, as a live database would have
-        conn.execute(text("ANALYZE"))
+        conn.execute(text("ANALYZE items, scores, decisions, leases"))
         conn.commit()
 
 

@@ -27,14 +27,19 @@ def _postgres_unreachable() -> str | None:
 
 @pytest.fixture(scope="session")
 def postgres_schema() -> Iterator[str]:
-    """One schema per test run, so parallel runs on one server never see each other's rows."""
+    """A schema-name prefix per test run, so parallel runs on one server never see each other's
+    rows; every schema with it is dropped when the run ends."""
     reason = _postgres_unreachable()
     if reason:
         pytest.skip(reason)
-    schema = f"curation_test_{uuid.uuid4().hex[:12]}"
-    yield schema
+    prefix = f"curation_test_{uuid.uuid4().hex[:12]}"
+    yield prefix
+    reset_caches()
     with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as conn:
-        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        schemas = conn.execute("SELECT nspname FROM pg_namespace WHERE starts_with(nspname, %s)",
+                               (prefix,)).fetchall()
+        for (schema,) in schemas:  # each test made its own; leave the server as we found it
+            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
 def _fresh_postgres(schema_root: str) -> str:
