@@ -45,8 +45,8 @@ class Settings(BaseSettings):
     memory_saver: bool = Field(
         False, description="Score with int8 dynamic quantisation and 128-token windows."
     )
-    window_tokens: int = Field(256, ge=16, description="Tokens per window over a long document.")
-    window_overlap: int = Field(64, ge=0, description="Tokens shared by neighbouring windows.")
+    window_tokens: int = Field(128, ge=16, description="Tokens per window over a long document.")
+    window_overlap: int = Field(32, ge=0, description="Tokens shared by neighbouring windows.")
     score_batch_size: int = Field(32, ge=1, description="Windows per forward pass when scoring.")
     torch_threads: int = Field(0, ge=0, description="CPU threads for torch; 0 means all cores.")
     min_labels_per_class: int = Field(

@@ -45,16 +45,17 @@ EMBED_CHUNK_DOCS = 32  # documents embedded between progress reports
 @dataclass(frozen=True)
 class Knobs:
     learning_rate: float
-    weight_decay: float
+    l2: float  # penalty on the head's weights: with tens of labels the head must stay simple
     max_epochs: int
     patience: int  # epochs without a better validation loss before stopping
     batch_docs: int
 
 
-# A linear head on frozen embeddings is cheap to step: many full-batch epochs, a large rate.
-HEAD_ONLY = Knobs(learning_rate=0.05, weight_decay=0.01, max_epochs=1000, patience=50, batch_docs=10_000)
+# A linear head on frozen embeddings is cheap to step: many full-batch epochs, a large rate; the
+# L2 penalty makes it a regularised logistic regression on the documents' window embeddings.
+HEAD_ONLY = Knobs(learning_rate=0.05, l2=3e-3, max_epochs=2000, patience=50, batch_docs=10_000)
 # Fine-tuning moves the encoder: a small rate, few epochs, small batches of documents.
-FINE_TUNE = Knobs(learning_rate=3e-5, weight_decay=0.01, max_epochs=6, patience=2, batch_docs=4)
+FINE_TUNE = Knobs(learning_rate=3e-5, l2=0.0, max_epochs=6, patience=2, batch_docs=4)
 
 
 def check_enough(items: list[Labelled], minimum: int) -> None:
@@ -91,56 +92,79 @@ def _embed_frozen(model: WindowClassifier, windows: list[list[list[int]]], batch
     return out
 
 
-def fit(model: WindowClassifier, texts: list[str], y: list[int], groups: list[str], *,
-        train_encoder: bool, progress: ProgressFn = no_progress) -> dict[str, Any]:
-    """Train the head (and the encoder when train_encoder) with early stopping; keeps the best."""
-    fit_idx, val_idx = grouped_split(y, groups, HOLDOUT_FOLDS, seed=SEED + 1)
+def frozen_embeddings(model: WindowClassifier, texts: list[str],
+                      progress: ProgressFn = no_progress) -> list[torch.Tensor]:
+    """Window embeddings of each text from the frozen encoder: (windows, hidden) per text."""
     windows = [[w.input_ids for w in model.windows(t)] for t in texts]
-    batch_size = get_settings().score_batch_size
+    return _embed_frozen(model, windows, get_settings().score_batch_size, progress)
+
+
+def fit(model: WindowClassifier, texts: list[str], y: list[int], groups: list[str], *,
+        train_encoder: bool, progress: ProgressFn = no_progress,
+        embeddings: list[torch.Tensor] | None = None) -> dict[str, Any]:
+    """Train the head (and the encoder when train_encoder): early stopping on an inner grouped
+    split picks the number of epochs, then training repeats on all the given documents.
+    `embeddings` are precomputed frozen_embeddings(texts), for callers that fit many heads."""
+    fit_idx, val_idx = grouped_split(y, groups, HOLDOUT_FOLDS, seed=SEED + 1)
     knobs = FINE_TUNE if train_encoder else HEAD_ONLY
     if train_encoder:
-        def features(i: int) -> torch.Tensor:
-            return model.embed(windows[i])
+        windows = [[w.input_ids for w in model.windows(t)] for t in texts]
+
+        def doc_logits(indices: list[int]) -> torch.Tensor:
+            return torch.stack([model.doc_logit(model.embed(windows[i])) for i in indices])
         params = list(model.parameters())
     else:
-        cached = _embed_frozen(model, windows, batch_size, progress)
+        cached = embeddings if embeddings is not None else frozen_embeddings(model, texts, progress)
+        # The mean of a linear head over windows is the head of the mean window embedding, so a
+        # frozen encoder needs one vector per document and an epoch is one matrix product.
+        pooled = torch.stack([e.mean(0) for e in cached]).to(model.device)
 
-        def features(i: int) -> torch.Tensor:
-            return cached[i]
+        def doc_logits(indices: list[int]) -> torch.Tensor:
+            return model.head(pooled[indices]).squeeze(-1)
         params = list(model.head.parameters())
     targets = torch.tensor(y, dtype=torch.float32, device=model.device)
-    n_pos = sum(y[i] for i in fit_idx)
-    loss_fn = nn.BCEWithLogitsLoss(pos_weight=torch.tensor((len(fit_idx) - n_pos) / max(n_pos, 1),
-                                                           device=model.device))
-    optimizer = torch.optim.AdamW(params, lr=knobs.learning_rate, weight_decay=knobs.weight_decay)
+    initial = {k: v.detach().clone() for k, v in model.state_dict().items()
+               if train_encoder or k.startswith("head.")}
     rng = np.random.default_rng(SEED)
 
-    def loss_on(indices: list[int]) -> torch.Tensor:
-        logits = torch.stack([model.doc_logit(features(i)) for i in indices])
-        return loss_fn(logits, targets[indices])
+    def loss_on(indices: list[int], loss_fn: nn.Module) -> torch.Tensor:
+        return loss_fn(doc_logits(indices), targets[indices]) + knobs.l2 * model.head.weight.pow(2).sum()
 
-    best_loss, best_state, best_epoch, epoch = float("inf"), None, 0, 0
-    for epoch in range(1, knobs.max_epochs + 1):
-        model.train(train_encoder)
-        order = rng.permutation(fit_idx).tolist()
-        for start in range(0, len(order), knobs.batch_docs):
-            optimizer.zero_grad()
-            loss_on(order[start:start + knobs.batch_docs]).backward()
-            nn.utils.clip_grad_norm_(params, 1.0)
-            optimizer.step()
-        model.eval()
-        with torch.no_grad():
-            val_loss = float(loss_on(val_idx))
-        if val_loss < best_loss - 1e-4:
-            best_loss, best_epoch = val_loss, epoch
-            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()
-                          if train_encoder or k.startswith("head.")}
-        elif epoch - best_epoch >= knobs.patience:
-            break
-        if train_encoder:
-            progress(epoch, knobs.max_epochs, "fine-tuning")
-    model.load_state_dict(best_state, strict=False)
-    return {"epochs": epoch, "best_epoch": best_epoch, "validation_loss": round(best_loss, 4)}
+    def run(indices: list[int], epochs: int, validation: list[int] | None = None) -> int:
+        """Train from the initial weights; with validation, stop early and return the best epoch."""
+        model.load_state_dict(initial, strict=False)
+        n_pos = sum(y[i] for i in indices)
+        loss_fn = nn.BCEWithLogitsLoss(  # class balance: positives weigh as much as negatives
+            pos_weight=torch.tensor((len(indices) - n_pos) / max(n_pos, 1), device=model.device))
+        optimizer = torch.optim.AdamW(params, lr=knobs.learning_rate, weight_decay=0.0)
+        best_loss, best_epoch = float("inf"), epochs
+        for epoch in range(1, epochs + 1):
+            model.train(train_encoder)
+            order = rng.permutation(indices).tolist()
+            for start in range(0, len(order), knobs.batch_docs):
+                optimizer.zero_grad()
+                loss_on(order[start:start + knobs.batch_docs], loss_fn).backward()
+                nn.utils.clip_grad_norm_(params, 1.0)
+                optimizer.step()
+            if train_encoder:
+                progress(epoch, epochs, "fine-tuning")
+            if validation is None:
+                continue
+            model.eval()
+            with torch.no_grad():
+                val_loss = float(loss_on(validation, loss_fn))
+            if val_loss < best_loss - 1e-4:
+                best_loss, best_epoch = val_loss, epoch
+            elif epoch - best_epoch >= knobs.patience:
+                break
+        return best_epoch
+
+    # Early stopping on an inner grouped split picks the number of epochs; then the model is
+    # trained again on all its documents for that many, so no label is spent on validation only.
+    best_epoch = run(fit_idx, knobs.max_epochs, validation=val_idx)
+    run(fit_idx + val_idx, best_epoch)
+    model.eval()
+    return {"epochs": best_epoch}
 
 
 def _compare_with_active(active_path: str | None, texts: list[str], y: list[int]) -> float | None:
