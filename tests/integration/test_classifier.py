@@ -191,3 +191,20 @@ def test_fine_tuning_the_encoder_changes_it_and_the_saved_model_scores(
     changed = [k for k, v in after.items() if f"model.{k}" in before and not torch.equal(v, before[f"model.{k}"])]
     assert changed
     assert score_unscored()["scored"] == 12
+
+
+def test_memory_saver_scores_with_an_int8_encoder(
+    db_url: str, tmp_path: Path, tiny_modernbert: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import torch
+
+    from curation.settings import get_settings
+
+    _import(tmp_path, labelled_rows(6, 6))
+    path = train(base_model=tiny_modernbert)["path"]
+    monkeypatch.setenv("CURATION_MEMORY_SAVER", "1")
+    get_settings.cache_clear()
+    model = load_path(path)
+    assert any(isinstance(m, torch.ao.nn.quantized.dynamic.Linear) for m in model.encoder.modules())
+    with_evidence, with_counter = model.predict([f"Story 1. {ACCEPT_WORDS}", f"Story 2. {REJECT_WORDS}"])
+    assert 0 <= with_counter.probability <= 1 and "deployed" in with_evidence.passage
