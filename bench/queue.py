@@ -53,7 +53,8 @@ def fill(n: int) -> None:
             session.execute(insert(Score), [{"item_id": i, "model_version_id": version.id,
                                              "probability": rng.random()} for i in ids])
     with get_engine().connect() as conn:  # planner statistics, as a live database would have
-        conn.execute(text("ANALYZE items, scores, decisions, leases"))
+        for table in ("items", "scores", "decisions", "leases"):
+            conn.execute(text(f"ANALYZE {table}"))
         conn.commit()
 
 
