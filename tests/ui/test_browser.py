@@ -113,7 +113,9 @@ def test_hostile_title_and_text_render_as_inert_text_in_a_real_browser(served_ap
     with session_scope() as session:
         add_items(session, 1, title=PAYLOAD_TITLE, text=PAYLOAD_TEXT)
     browser.get(served_app)
-    WebDriverWait(browser, 60).until(seen.text_to_be_present_in_element((By.CSS_SELECTOR, "h3"), "Accept now"))
+    wait = WebDriverWait(browser, 60)
+    wait.until(seen.text_to_be_present_in_element((By.CSS_SELECTOR, "h3"), "Accept now"))
+    wait.until(seen.text_to_be_present_in_element((By.CSS_SELECTOR, ".doc"), "body"))
     heading = browser.find_element(By.CSS_SELECTOR, "h3").text
     assert heading.startswith('<img src=x onerror="window.__pwned=1"> **Accept now**')
     document = browser.find_element(By.CSS_SELECTOR, ".doc").text
