@@ -19,7 +19,10 @@ $(STAMP): requirements.txt
 # trap stops both when either Ctrl-C, a SIGTERM to make, or Streamlit's own exit ends it.
 run: $(STAMP)
 	$(PY) -m curation init
-	$(PY) -m curation import --if-empty sample/research_radar_sample.jsonl
+	@# On a first start, load the sample and queue a first training so the queue shows scores
+	@# within a minute; the worker started below picks it up.
+	$(PY) -m curation import --if-empty sample/research_radar_sample.jsonl | tail -n 1 \
+		| grep -q '"imported": 0,' || $(PY) -m curation jobs submit train --params '{"promote": true}'
 	$(PY) -m curation serve-check --host $(HOST)
 	$(PY) -m curation worker & worker=$$!; \
 	$(PY) -m streamlit run app.py --server.address $(HOST) --server.port $(PORT) \
