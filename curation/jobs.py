@@ -19,7 +19,7 @@ import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -208,7 +208,7 @@ def job_summary(job: Job) -> dict[str, Any]:
     summary = {name: getattr(job, name) for name in fields}
     for name in ("created_at", "started_at", "finished_at"):
         if summary[name] is not None:
-            summary[name] = _as_utc(summary[name]).isoformat()
+            summary[name] = summary[name].isoformat()
     return summary
 
 
@@ -331,8 +331,8 @@ def _why_dead(job: Job, stale_before: datetime) -> str | None:
     if host == socket.gethostname() and pid.isdigit() and not _process_exists(int(pid)):
         return f"worker {job.worker} died while running this job (its process is gone); {again}"
     heartbeat = job.heartbeat_at or job.started_at
-    if heartbeat is not None and _as_utc(heartbeat) < stale_before:
-        return (f"worker {job.worker} sent no heartbeat since {_as_utc(heartbeat).isoformat()}, "
+    if heartbeat is not None and heartbeat < stale_before:
+        return (f"worker {job.worker} sent no heartbeat since {heartbeat.isoformat()}, "
                 f"so it is taken for dead; {again}")
     return None
 
@@ -365,11 +365,6 @@ def _process_exists(pid: int) -> bool:
     return True
 
 
-def _as_utc(moment: datetime) -> datetime:
-    """SQLite hands back naive datetimes; every one we write is UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 # --- retraining after every N labels --------------------------------------------------------
 
 
@@ -381,7 +376,7 @@ def labels_since_last_training(session: Session) -> int:
             ModelVersion.status == ModelStatus.TRAINED)),
         session.scalar(select(func.max(Job.created_at)).where(Job.kind == JobKind.TRAIN)),
     ]
-    since = max((_as_utc(moment) for moment in newest if moment is not None), default=None)
+    since = max((moment for moment in newest if moment is not None), default=None)
     query = select(func.count(Decision.id)).where(
         Decision.undone_at.is_(None), Decision.label != Action.SKIP
     )
