@@ -22,7 +22,16 @@ from curation.errors import CurationError
 from curation.permissions import HasRole, Permission, require
 from curation.settings import get_settings
 from curation.task import get_task
-from db.models import SCORE_MARGIN, Decision, Item, Lease, LLMAssessment, ModelVersion, Score
+from db.models import (
+    DECISION_THRESHOLD,
+    SCORE_MARGIN,
+    Decision,
+    Item,
+    Lease,
+    LLMAssessment,
+    ModelVersion,
+    Score,
+)
 
 STRATEGIES = ("uncertainty", "disagreement", "newest", "random")
 CANDIDATES = 20  # items fetched per attempt; a claim lost to another curator tries the next one
@@ -117,11 +126,11 @@ def _disagrees(session: Session, ids: list[int], version_id: int) -> set[int]:
         .join(LLMAssessment, LLMAssessment.id == _latest_assessment_id(Score.item_id))
         .where(Score.item_id.in_(ids), Score.model_version_id == version_id)
     )
-    return {item_id for item_id, p, verdict in rows if (p >= 0.5) != (verdict == positive)}
+    return {item_id for item_id, p, verdict in rows if (p >= DECISION_THRESHOLD) != (verdict == positive)}
 
 
 def _by_uncertainty(session: Session, eligible: Select, version_id: int | None) -> list[int]:
-    """Closest to 0.5 first; within a tenth of margin, classifier-LLM disagreements first.
+    """Closest to the threshold first; within a tenth of margin, classifier-LLM disagreements first.
     Items the active model has not scored yet follow."""
     if version_id is None:
         return list(session.scalars(eligible.order_by(Item.id.desc()).limit(CANDIDATES)))
@@ -148,7 +157,7 @@ def _by_disagreement(session: Session, eligible: Select, version_id: int | None)
         eligible.add_columns(Score.probability, says_positive)
         .join(Score, and_(Score.item_id == Item.id, Score.model_version_id == version_id))
         .join(LLMAssessment, LLMAssessment.id == _latest_assessment_id(Item.id))
-        .where((Score.probability >= 0.5) != says_positive)
+        .where((Score.probability >= DECISION_THRESHOLD) != says_positive)
         .limit(CANDIDATES * 5)
     ).all()
     return [r[0] for r in sorted(rows, key=lambda r: -abs(r[1] - float(r[2])))][:CANDIDATES]

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from curation.labels import current_labels
 from curation.queue import _latest_assessment_id, active_version_id
 from curation.task import get_task
-from db.models import Item, LLMAssessment, Score
+from db.models import DECISION_THRESHOLD, Item, LLMAssessment, Score
 
 MISTAKE_KINDS = ("false_positive", "false_negative")
 
@@ -36,10 +36,10 @@ def model_mistakes(session: Session, kind: str, limit: int = 200) -> list[dict[s
     query = _labelled_and_scored(version_id)
     if kind == "false_positive":
         query = query.where(query.selected_columns.label == task.negative_label,
-                            Score.probability >= 0.5).order_by(Score.probability.desc())
+                            Score.probability >= DECISION_THRESHOLD).order_by(Score.probability.desc())
     else:
         query = query.where(query.selected_columns.label == task.positive_label,
-                            Score.probability < 0.5).order_by(Score.probability)
+                            Score.probability < DECISION_THRESHOLD).order_by(Score.probability)
     return [dict(row._mapping) for row in session.execute(query.limit(limit))]
 
 

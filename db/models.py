@@ -136,9 +136,12 @@ class Score(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-# How far a score is from a coin toss. Written as a literal expression so SQLite and PostgreSQL
+# A score at or above this says the positive label; everything that reads a score as a label
+# (queue, Errors page, agreement report, holdout metrics) uses this one value.
+DECISION_THRESHOLD = 0.5
+# How far a score is from the threshold. Written as a literal expression so SQLite and PostgreSQL
 # both match the queue's ORDER BY to this index: the most uncertain item is an index seek away.
-SCORE_MARGIN = func.abs(Score.probability - literal_column("0.5"))
+SCORE_MARGIN = func.abs(Score.probability - literal_column(str(DECISION_THRESHOLD)))
 Index("ix_scores_margin", Score.model_version_id, SCORE_MARGIN)
 
 

@@ -10,7 +10,8 @@ from sklearn.metrics import (
     precision_recall_fscore_support,
 )
 
-THRESHOLD = 0.5
+from db.models import DECISION_THRESHOLD
+
 MAX_CURVE_POINTS = 50  # enough to draw; keeps the JSON column small
 
 
@@ -18,7 +19,7 @@ def classification_metrics(y_true: list[int], probabilities: list[float]) -> dic
     """accuracy, precision, recall, f1, confusion matrix and PR curve points; y_true 1 = positive."""
     y = np.asarray(y_true)
     p = np.asarray(probabilities)
-    predicted = (p >= THRESHOLD).astype(int)
+    predicted = (p >= DECISION_THRESHOLD).astype(int)
     precision, recall, f1, _ = precision_recall_fscore_support(
         y, predicted, average="binary", zero_division=0
     )

@@ -11,9 +11,7 @@ from sqlalchemy.orm import Session
 from curation.labels import current_labels
 from curation.queue import active_version_id
 from curation.task import get_task
-from db.models import LLMAssessment, Score
-
-CLASSIFIER_THRESHOLD = 0.5  # Score.probability is P(positive label); at or above: positive
+from db.models import DECISION_THRESHOLD, LLMAssessment, Score
 
 
 def _latest_verdicts(session: Session) -> dict[int, str]:
@@ -36,7 +34,7 @@ def _classifier_labels(session: Session) -> tuple[int | None, dict[int, str]]:
     task = get_task()
     rows = session.execute(select(Score.item_id, Score.probability)
                            .where(Score.model_version_id == version)).all()
-    return version, {item_id: task.positive_label if p >= CLASSIFIER_THRESHOLD else task.negative_label
+    return version, {item_id: task.positive_label if p >= DECISION_THRESHOLD else task.negative_label
                      for item_id, p in rows}
 
 
