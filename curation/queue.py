@@ -29,9 +29,9 @@ from db.models import (
     Item,
     Lease,
     LLMAssessment,
-    ModelVersion,
     Score,
 )
+from models.registry import active_version_id
 
 STRATEGIES = ("uncertainty", "disagreement", "newest", "random")
 CANDIDATES = 20  # items fetched per attempt; a claim lost to another curator tries the next one
@@ -76,11 +76,7 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def active_version_id(session: Session) -> int | None:
-    return session.scalar(select(ModelVersion.id).where(ModelVersion.active.is_(True)))
-
-
-def _latest_assessment_id(item_id: Any) -> Any:
+def latest_assessment_id(item_id: Any) -> Any:
     latest = aliased(LLMAssessment)
     return (
         select(func.max(latest.id))
@@ -123,7 +119,7 @@ def _disagrees(session: Session, ids: list[int], version_id: int) -> set[int]:
     positive = get_task().positive_label
     rows = session.execute(
         select(Score.item_id, Score.probability, LLMAssessment.verdict)
-        .join(LLMAssessment, LLMAssessment.id == _latest_assessment_id(Score.item_id))
+        .join(LLMAssessment, LLMAssessment.id == latest_assessment_id(Score.item_id))
         .where(Score.item_id.in_(ids), Score.model_version_id == version_id)
     )
     return {item_id for item_id, p, verdict in rows if (p >= DECISION_THRESHOLD) != (verdict == positive)}
@@ -156,7 +152,7 @@ def _by_disagreement(session: Session, eligible: Select, version_id: int | None)
     rows = session.execute(
         eligible.add_columns(Score.probability, says_positive)
         .join(Score, and_(Score.item_id == Item.id, Score.model_version_id == version_id))
-        .join(LLMAssessment, LLMAssessment.id == _latest_assessment_id(Item.id))
+        .join(LLMAssessment, LLMAssessment.id == latest_assessment_id(Item.id))
         .where((Score.probability >= DECISION_THRESHOLD) != says_positive)
         .limit(CANDIDATES * 5)
     ).all()
@@ -209,7 +205,7 @@ def _serve(session: Session, item_id: int, curator: str, version_id: int | None)
     item = session.get_one(Item, item_id)
     score = session.get(Score, (item_id, version_id)) if version_id else None
     assessment = session.scalar(select(LLMAssessment).where(
-        LLMAssessment.id == _latest_assessment_id(item_id)))
+        LLMAssessment.id == latest_assessment_id(item_id)))
     lease = session.get_one(Lease, item_id)
     lease.served_score = score.probability if score else None
     lease.served_model_version_id = version_id if score else None
@@ -292,7 +288,7 @@ def _record_decision(session: Session, curator: str, item_id: int, action: str, 
         version_id = active_version_id(session)
         score = session.get(Score, (item_id, version_id)) if version_id else None
         verdict = session.scalar(select(LLMAssessment.verdict)
-                                 .where(LLMAssessment.id == _latest_assessment_id(item_id)))
+                                 .where(LLMAssessment.id == latest_assessment_id(item_id)))
     if seconds is None and mine:
         seconds = (now - mine.leased_at).total_seconds()
     decision = Decision(

@@ -7,9 +7,10 @@ from sqlalchemy import Select, and_, select
 from sqlalchemy.orm import Session
 
 from curation.labels import current_labels
-from curation.queue import _latest_assessment_id, active_version_id
+from curation.queue import latest_assessment_id
 from curation.task import get_task
 from db.models import DECISION_THRESHOLD, Item, LLMAssessment, Score
+from models.registry import active_version_id
 
 MISTAKE_KINDS = ("false_positive", "false_negative")
 
@@ -21,7 +22,7 @@ def _labelled_and_scored(version_id: int) -> Select:
                LLMAssessment.verdict.label("llm_verdict"))
         .join(labels, labels.c.item_id == Item.id)
         .join(Score, and_(Score.item_id == Item.id, Score.model_version_id == version_id))
-        .outerjoin(LLMAssessment, LLMAssessment.id == _latest_assessment_id(Item.id))
+        .outerjoin(LLMAssessment, LLMAssessment.id == latest_assessment_id(Item.id))
     )
 
 

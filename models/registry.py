@@ -34,6 +34,11 @@ def active_version(session: Session) -> ModelVersion | None:
     return session.scalars(select(ModelVersion).where(ModelVersion.active.is_(True))).first()
 
 
+def active_version_id(session: Session) -> int | None:
+    """Only the id, for queries that join scores of the active version."""
+    return session.scalar(select(ModelVersion.id).where(ModelVersion.active.is_(True)))
+
+
 def list_versions(session: Session) -> list[ModelVersion]:
     """Newest first."""
     return list(session.scalars(select(ModelVersion).order_by(ModelVersion.id.desc())))

@@ -9,9 +9,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from curation.labels import current_labels
-from curation.queue import active_version_id
 from curation.task import get_task
 from db.models import DECISION_THRESHOLD, LLMAssessment, Score
+from models.registry import active_version_id
 
 
 def _latest_verdicts(session: Session) -> dict[int, str]:
