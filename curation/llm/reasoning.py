@@ -25,14 +25,6 @@ from db.models import Item, LLMAssessment
 from db.session import session_scope
 
 
-def latest_assessment(session: Session, item_id: int) -> LLMAssessment | None:
-    """The newest assessment of an item, failed or not, for the pages to show."""
-    return session.scalars(
-        select(LLMAssessment).where(LLMAssessment.item_id == item_id)
-        .order_by(LLMAssessment.id.desc()).limit(1)
-    ).first()
-
-
 def _ok(model: str, prompt_version: str) -> Any:
     return and_(LLMAssessment.model == model, LLMAssessment.prompt_version == prompt_version,
                 LLMAssessment.error.is_(None))

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from curation.enums import FetchStatus, SourceType
 from curation.errors import ConfigError
 from curation.llm.providers import LLMCallError
-from curation.llm.reasoning import latest_assessment, reason_items
+from curation.llm.reasoning import reason_items
 from curation.settings import get_settings
 from curation.text import content_hash
 from db.models import Item, LLMAssessment
@@ -110,7 +110,7 @@ def test_a_react_run_reads_the_document_and_stores_a_checked_verdict(stub: StubL
     result = run()
     assert (result["assessed"], result["failed"], result["cost_usd"]) == (1, 0, pytest.approx(3 * CALL_COST))
     with session_scope() as session:
-        row = latest_assessment(session, item_id)
+        row = session.scalars(select(LLMAssessment).where(LLMAssessment.item_id == item_id)).one()
     assert (row.provider, row.model) == (stub.provider, "stub-model")
     assert (row.verdict, row.confidence) == ("accept", 0.9)
     assert row.evidence_ok is True and row.error is None
