@@ -45,6 +45,11 @@ class Settings(BaseSettings):
     memory_saver: bool = Field(
         False, description="Score with int8 dynamic quantisation and 128-token windows."
     )
+    compute_dtype: Literal["auto", "float32", "bfloat16"] = Field(
+        "auto",
+        description="Number format of the classifier's arithmetic; auto uses bfloat16 where the "
+        "CPU or GPU has it (about twice as fast, probabilities within 0.01), else float32.",
+    )
     window_tokens: int = Field(128, ge=16, description="Tokens per window over a long document.")
     window_overlap: int = Field(32, ge=0, description="Tokens shared by neighbouring windows.")
     score_batch_size: int = Field(32, ge=1, description="Windows per forward pass when scoring.")

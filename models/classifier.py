@@ -42,6 +42,7 @@ class WindowClassifier(nn.Module):
         super().__init__()
         self.encoder, self.tokenizer, self.config = encoder, tokenizer, config
         self.head = nn.Linear(encoder.config.hidden_size, 1)
+        self.autocast: torch.dtype | None = None  # a lower precision for the encoder's arithmetic
 
     @property
     def device(self) -> torch.device:
@@ -56,7 +57,9 @@ class WindowClassifier(nn.Module):
         pad = self.tokenizer.pad_token_id or 0
         ids = torch.tensor([w + [pad] * (longest - len(w)) for w in windows], device=self.device)
         mask = torch.tensor([[1] * len(w) + [0] * (longest - len(w)) for w in windows], device=self.device)
-        states = self.encoder(input_ids=ids, attention_mask=mask).last_hidden_state
+        with torch.autocast(self.device.type, dtype=self.autocast or torch.float32,
+                            enabled=self.autocast is not None):
+            states = self.encoder(input_ids=ids, attention_mask=mask).last_hidden_state
         weights = mask.unsqueeze(-1).to(states.dtype)
         pooled = (states * weights).sum(1) / weights.sum(1)
         return nn.functional.normalize(pooled.float(), dim=-1)

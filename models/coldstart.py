@@ -9,7 +9,7 @@ import torch
 from curation.task import get_task
 from models.base import packaged_encoder
 from models.classifier import ClassifierConfig, WindowClassifier
-from models.runtime import device
+from models.runtime import device, use_compute_dtype
 
 COLD_START_WINDOW = 128  # all-MiniLM-L6-v2 was trained on sequences of up to 128 tokens
 MARGIN_LOGIT = 2.0  # each centroid itself scores ±2 (probability 0.88 / 0.12)
@@ -21,7 +21,7 @@ def centroid_classifier(texts: list[str], y: list[int], batch_size: int) -> Wind
     task = get_task()
     config = ClassifierConfig(base.name, COLD_START_WINDOW, COLD_START_WINDOW // 4,
                               task.positive_label, task.negative_label)
-    model = WindowClassifier(base.encoder, base.tokenizer, config).to(device()).eval()
+    model = use_compute_dtype(WindowClassifier(base.encoder, base.tokenizer, config).to(device()).eval())
     with torch.no_grad():
         docs = [model.embed_sorted([w.input_ids for w in model.windows(t)], batch_size).mean(0) for t in texts]
         labels = torch.tensor(y, dtype=torch.bool)

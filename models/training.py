@@ -33,7 +33,7 @@ from models.base import load_base
 from models.classifier import ClassifierConfig, WindowClassifier
 from models.data import Labelled, labelled_items
 from models.metrics import classification_metrics
-from models.runtime import configure_threads, device
+from models.runtime import configure_threads, device, use_compute_dtype
 
 log = logging.getLogger(__name__)
 
@@ -209,7 +209,7 @@ def train(*, base_model: str | None = None, promote: bool = False, force: bool =
     train_encoder = settings.train_encoder == "always" or (settings.train_encoder == "auto" and run_on == "cuda")
     config = ClassifierConfig(base.name, settings.window_tokens, settings.window_overlap,
                               task.positive_label, task.negative_label, train_encoder)
-    model = WindowClassifier(base.encoder, base.tokenizer, config).to(run_on)
+    model = use_compute_dtype(WindowClassifier(base.encoder, base.tokenizer, config).to(run_on))
     fit_info = fit(model, [items[i].text for i in train_idx], [y[i] for i in train_idx],
                    [groups[i] for i in train_idx], train_encoder=train_encoder, progress=progress)
 

@@ -208,3 +208,25 @@ def test_memory_saver_scores_with_an_int8_encoder(
     assert any(isinstance(m, torch.ao.nn.quantized.dynamic.Linear) for m in model.encoder.modules())
     with_evidence, with_counter = model.predict([f"Story 1. {ACCEPT_WORDS}", f"Story 2. {REJECT_WORDS}"])
     assert 0 <= with_counter.probability <= 1 and "deployed" in with_evidence.passage
+
+
+def test_bfloat16_scores_match_float32_and_float32_can_be_forced(
+    db_url: str, tmp_path: Path, tiny_modernbert: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import torch
+
+    from curation.settings import get_settings
+
+    _import(tmp_path, labelled_rows(6, 6))
+    path = train(base_model=tiny_modernbert)["path"]
+    texts = [f"Story 1. {ACCEPT_WORDS}", f"Story 2. {REJECT_WORDS}"]
+    scores = {}
+    for dtype in ("float32", "bfloat16"):
+        monkeypatch.setenv("CURATION_COMPUTE_DTYPE", dtype)
+        get_settings.cache_clear()
+        load_path.cache_clear()
+        model = load_path(path)
+        assert model.autocast == (torch.bfloat16 if dtype == "bfloat16" else None)
+        scores[dtype] = [p.probability for p in model.predict(texts)]
+    assert scores["float32"] != scores["bfloat16"]  # the arithmetic really changed...
+    assert scores["float32"] == pytest.approx(scores["bfloat16"], abs=0.01)  # ...and the verdicts did not
