@@ -30,7 +30,7 @@ from curation.text import split_header  # noqa: E402
 from curation.urls import canonicalize_url  # noqa: E402
 from models.base import load_base  # noqa: E402
 from models.classifier import ClassifierConfig, WindowClassifier  # noqa: E402
-from models.runtime import configure_threads  # noqa: E402
+from models.runtime import configure_threads, use_compute_dtype  # noqa: E402
 from models.training import fit, frozen_embeddings  # noqa: E402
 
 DEV = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "research_radar_labeled_dev.jsonl"
@@ -56,7 +56,7 @@ def main() -> None:
     settings = get_settings()
     base = load_base()
     config = ClassifierConfig(base.name, settings.window_tokens, settings.window_overlap, "accept", "reject")
-    model = WindowClassifier(base.encoder, base.tokenizer, config)
+    model = use_compute_dtype(WindowClassifier(base.encoder, base.tokenizer, config))
     started = time.perf_counter()
     embeddings = frozen_embeddings(model, texts)
     embed_seconds = time.perf_counter() - started
@@ -79,6 +79,7 @@ def main() -> None:
     print(json.dumps({
         "rows": len(y), "url_groups": len(set(groups)), "folds": 5, "shuffles": args.seeds,
         "base_model": base.name, "window_tokens": config.window_tokens,
+        "compute_dtype": str(model.autocast or torch.float32),
         "ours_f1": round(float(np.mean(ours_f1)), 3), "ours_f1_per_shuffle": [round(f, 3) for f in ours_f1],
         "tfidf_f1": round(float(np.mean(tfidf_f1)), 3), "tfidf_f1_per_shuffle": [round(f, 3) for f in tfidf_f1],
         "ratio_ours_over_tfidf": round(float(np.mean(ours_f1) / np.mean(tfidf_f1)), 3),
