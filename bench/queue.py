@@ -21,12 +21,12 @@ sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
 from sqlalchemy import insert, select, text  # noqa: E402
 
-from curation.queue import Lease, QueueFilter, _eligible, _now, decide, next_item  # noqa: E402
+from curation.queue import Lease, QueueFilter, closest_to_threshold, decide, eligible_items, next_item  # noqa: E402
 from curation.enums import Role  # noqa: E402
 from curation.permissions import Actor  # noqa: E402
 from curation.settings import get_settings  # noqa: E402
 from db.migrate import upgrade  # noqa: E402
-from db.models import SCORE_MARGIN, Decision, Item, ModelVersion, Score  # noqa: E402
+from db.models import Decision, Item, ModelVersion, Score, utcnow  # noqa: E402
 from db.session import get_engine, reset_caches, session_scope  # noqa: E402
 
 CYCLES = 200
@@ -75,7 +75,7 @@ def naive(curator: str) -> bool:
         leased = set(session.scalars(select(Lease.item_id)))
         item_id = next((i for i in open_ids if i not in done and i not in leased), None)
         if item_id is not None:
-            session.add(Lease(item_id=item_id, curator=curator, expires_at=_now()))
+            session.add(Lease(item_id=item_id, curator=curator, expires_at=utcnow()))
             session.flush()
             decide(session, Actor(curator, Role.CURATOR), item_id, "accept")
     return item_id is not None
@@ -94,8 +94,7 @@ def percentiles(step: Callable[[str], bool], cycles: int) -> tuple[float, float]
 def explain() -> str:
     with session_scope() as session:
         version = session.scalar(select(ModelVersion.id))
-        query = (_eligible("bench", QueueFilter(), _now()).join(Score, Score.item_id == Item.id)
-                 .where(Score.model_version_id == version).order_by(SCORE_MARGIN).limit(20))
+        query = closest_to_threshold(eligible_items("bench", QueueFilter(), utcnow()), version)
         dialect = session.get_bind().dialect
         sql = str(query.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
         prefix = "EXPLAIN QUERY PLAN " if dialect.name == "sqlite" else "EXPLAIN "

@@ -8,7 +8,7 @@ not grow with the number of items."""
 
 import random
 from dataclasses import asdict, dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
 from sqlalchemy import Select, and_, delete, exists, func, select, update
@@ -30,6 +30,7 @@ from db.models import (
     Lease,
     LLMAssessment,
     Score,
+    utcnow,
 )
 from models.registry import active_version_id
 
@@ -72,10 +73,6 @@ class ServedItem:
         return asdict(self)
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
 def latest_assessment_id(item_id: Any) -> Any:
     latest = aliased(LLMAssessment)
     return (
@@ -90,7 +87,7 @@ def _is_labelled() -> Any:
                           Decision.label != Action.SKIP.value)
 
 
-def _eligible(curator: str, filters: QueueFilter, now: datetime) -> Select:
+def eligible_items(curator: str, filters: QueueFilter, now: datetime) -> Select:
     """Items this curator may be served: with text, matching the filters, not skipped by them,
     not leased to someone else."""
     other = aliased(Lease)
@@ -125,17 +122,21 @@ def _disagrees(session: Session, ids: list[int], version_id: int) -> set[int]:
     return {item_id for item_id, p, verdict in rows if (p >= DECISION_THRESHOLD) != (verdict == positive)}
 
 
+def closest_to_threshold(eligible: Select, version_id: int) -> Select:
+    """(item id, margin) of scored eligible items nearest the decision threshold: the one query
+    behind the uncertainty strategy, which the expression index ix_scores_margin serves."""
+    return (eligible.add_columns(SCORE_MARGIN)
+            .join(Score, and_(Score.item_id == Item.id, Score.model_version_id == version_id))
+            .order_by(SCORE_MARGIN)
+            .limit(CANDIDATES))
+
+
 def _by_uncertainty(session: Session, eligible: Select, version_id: int | None) -> list[int]:
     """Closest to the threshold first; within a tenth of margin, classifier-LLM disagreements first.
     Items the active model has not scored yet follow."""
     if version_id is None:
         return list(session.scalars(eligible.order_by(Item.id.desc()).limit(CANDIDATES)))
-    rows = session.execute(
-        eligible.add_columns(SCORE_MARGIN)
-        .join(Score, and_(Score.item_id == Item.id, Score.model_version_id == version_id))
-        .order_by(SCORE_MARGIN)
-        .limit(CANDIDATES)
-    ).all()
+    rows = session.execute(closest_to_threshold(eligible, version_id)).all()
     disagree = _disagrees(session, [r[0] for r in rows], version_id)
     ranked = [r[0] for r in sorted(rows, key=lambda r: (round(r[1], 1), r[0] not in disagree))]
     if len(ranked) < CANDIDATES:
@@ -232,9 +233,9 @@ def next_item(session: Session, who: HasRole, *, strategy: str = "uncertainty",
     curator = who.name
     if strategy not in STRATEGIES:
         raise QueueError(f"unknown queue strategy {strategy!r}; use one of {', '.join(STRATEGIES)}")
-    now = _now()
+    now = utcnow()
     version_id = active_version_id(session)
-    eligible = _eligible(curator, filters, now)
+    eligible = eligible_items(curator, filters, now)
     held = session.scalars(eligible.join(Lease, Lease.item_id == Item.id)
                            .where(Lease.curator == curator, Lease.expires_at > now)).first()
     if held:
@@ -278,7 +279,7 @@ def _record_decision(session: Session, curator: str, item_id: int, action: str, 
     _check_action(action)
     if session.get(Item, item_id) is None:
         raise QueueError(f"no item with id {item_id}; `python -m curation next` serves valid ids")
-    now = _now()
+    now = utcnow()
     lease = session.get(Lease, item_id, with_for_update=True)
     if lease and lease.curator != curator and lease.expires_at > now:
         raise QueueError(f"item {item_id} is being curated by {lease.curator} until "
@@ -320,7 +321,7 @@ def undo(session: Session, who: HasRole) -> Decision:
     )
     if last is None:
         raise QueueError(f"nothing to undo: {curator} has no decision that is not undone")
-    now = _now()
+    now = utcnow()
     session.execute(update(Decision).where(Decision.id == last.id).values(undone_at=now))
     session.execute(delete(Lease).where(Lease.curator == curator, Lease.item_id != last.item_id))
     _claim(session, last.item_id, curator, now)
