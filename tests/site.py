@@ -3,6 +3,7 @@ free port, plus the awkward cases (redirects, errors, slow, huge, non-HTML, feed
 Routes can be added or changed while it runs; every request is recorded."""
 
 import gzip
+import sys
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -55,6 +56,15 @@ class Route:
     gate: threading.Event | None = None  # wait for this before answering at all
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        """A downloader hanging up mid-response (a cap, a timeout) is expected; say nothing."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)  # type: ignore[arg-type]
+
+
 class Site:
     def __init__(self) -> None:
         self.routes: dict[str, Route] = {}
@@ -62,8 +72,7 @@ class Site:
         self.in_flight = 0
         self.most_in_flight = 0
         self.changed = threading.Condition()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
-        self.server.daemon_threads = True
+        self.server = _Server(("127.0.0.1", 0), self._handler_class())
         self.port = self.server.server_address[1]
         self.url = f"http://127.0.0.1:{self.port}"
         self.thread = threading.Thread(target=self.server.serve_forever, args=(0.02,), daemon=True)

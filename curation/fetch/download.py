@@ -8,6 +8,7 @@ timeouts, 429 and 5xx are retried with exponential backoff that yields to Retry-
 
 import threading
 import time
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -29,6 +30,7 @@ REDIRECTS = frozenset({301, 302, 303, 307, 308})
 PAGE_TYPES = ("text/html", "application/xhtml+xml")
 FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/xml", "text/xml",
               "application/rdf+xml")
+GZIP_TYPES = ("application/gzip", "application/x-gzip")  # sitemap.xml.gz, served as a file
 CHUNK = 64 * 1024
 
 
@@ -55,6 +57,20 @@ class RetryableError(FetchError):
     def __init__(self, message: str, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+def gunzip(body: bytes, url: str, cap: int) -> bytes:
+    """The content of a gzip file (a sitemap.xml.gz), refusing to inflate past the byte cap:
+    a few kilobytes of gzip can unpack to gigabytes."""
+    inflater = zlib.decompressobj(wbits=zlib.MAX_WBITS | 16)
+    try:
+        content = inflater.decompress(body, cap + 1)
+    except zlib.error as exc:
+        raise FetchError(f"{url} is not valid gzip ({exc})") from exc
+    if len(content) > cap:
+        raise FetchError(f"{url} unpacks to more than the {cap:,}-byte cap (CURATION_FETCH_MAX_BYTES); "
+                         "stopped unpacking")
+    return content
 
 
 def _retry_after(value: str | None) -> float | None:
@@ -91,7 +107,7 @@ class Downloader:
         self._robots: dict[str, RobotFileParser] = {}
         self._robots_locks: dict[str, threading.Lock] = {}
 
-    def get(self, url: str, accept: tuple[str, ...] = PAGE_TYPES + FEED_TYPES) -> Response:
+    def get(self, url: str, accept: tuple[str, ...] = PAGE_TYPES + FEED_TYPES + GZIP_TYPES) -> Response:
         """Download url, following checked redirects; raises FetchError with the reason."""
         return self._follow(url, accept, retries=self.settings.fetch_retries,
                             robots=self.settings.fetch_respect_robots)
@@ -208,8 +224,10 @@ class Downloader:
         if content_type and content_type not in accept:
             raise FetchError(f"{url} is {content_type}, not a web page or feed; only HTML, "
                              "RSS/Atom and sitemaps are ingested")
-        return Response(url=url, status=status, content_type=content_type,
-                        body=self._body(raw, url))
+        body = self._body(raw, url)
+        if content_type in GZIP_TYPES:
+            body = gunzip(body, url, self.settings.fetch_max_bytes)
+        return Response(url=url, status=status, content_type=content_type, body=body)
 
     def _body(self, raw: urllib3.BaseHTTPResponse, url: str) -> bytes:
         cap = self.settings.fetch_max_bytes

@@ -122,6 +122,16 @@ def test_a_compression_bomb_is_cut_off_at_the_cap(site: Site) -> None:
         make(fetch_max_bytes=100_000)[0].get(site.url + "/bomb")
 
 
+def test_a_gzip_file_that_unpacks_past_the_cap_or_is_corrupt_is_refused(site: Site) -> None:
+    site.add("/big.xml.gz", body=gzip.compress(b"<urlset>" + b" " * 2_000_000), content_type="application/gzip")
+    site.add("/bad.xml.gz", body=b"\x1f\x8b not gzip at all", content_type="application/x-gzip")
+    downloader = make(fetch_max_bytes=100_000)[0]
+    with pytest.raises(FetchError, match="unpacks to more than the 100,000-byte cap"):
+        downloader.get(site.url + "/big.xml.gz")
+    with pytest.raises(FetchError, match="is not valid gzip"):
+        downloader.get(site.url + "/bad.xml.gz")
+
+
 def test_non_html_content_is_refused_before_reading(site: Site) -> None:
     site.add("/report.pdf", body=b"%PDF-1.7" + b"0" * 1000, content_type="application/pdf")
     with pytest.raises(FetchError, match="application/pdf, not a web page or feed"):

@@ -1,5 +1,6 @@
 """Ingest end to end against a local website, on SQLite and PostgreSQL."""
 
+import gzip
 import threading
 
 import pytest
@@ -129,6 +130,24 @@ def test_a_sitemap_expands_and_skips_what_we_have(db_url: str, site: Site) -> No
     sitemap = site.add("/sitemap.xml", body=SITEMAP.format(base=site.url), content_type="text/xml")
     result = ingest([sitemap])
     assert (result.fetched, result.duplicates) == (1, 1)
+
+
+def test_a_gzipped_sitemap_expands_into_its_pages(db_url: str, site: Site) -> None:
+    site.add("/blog/one", body=article("One", "search ranker"))
+    site.add("/blog/three", body=article("Three", "sales copilot"))
+    sitemap = site.add("/sitemap.xml.gz", body=gzip.compress(SITEMAP.format(base=site.url).encode()),
+                       content_type="application/gzip")
+    result = ingest([sitemap])
+    assert (result.fetched, result.failed) == (2, 0)
+    assert set(items()) == {f"{site.url}/blog/one", f"{site.url}/blog/three"}
+
+
+def test_a_gzip_file_that_is_not_a_sitemap_fails_with_the_reason(db_url: str, site: Site) -> None:
+    url = site.add("/archive.gz", body=gzip.compress(article("Packed").encode()), content_type="application/gzip")
+    assert ingest([url]).failed == 1
+    stored = items()[url]
+    assert stored.fetch_status == FetchStatus.FAILED and stored.text is None
+    assert "application/gzip but not an RSS/Atom feed or sitemap" in (stored.fetch_error or "")
 
 
 def test_lines_that_are_not_urls_stop_the_batch_before_anything_is_written(db_url: str) -> None:
