@@ -8,7 +8,7 @@ progress (done/total, message), result or error. Huey only carries job ids to th
   in the database, so two processes submitting at once cannot both create one;
 - a worker claims a job with a conditional UPDATE, so a message delivered twice runs once;
 - a running job's worker writes a heartbeat; a job whose worker died is marked failed with the
-  reason by the next worker to start (and every minute by a running one).
+  reason by the next worker to start (and every minute by a running one), and run once more.
 """
 
 import hashlib
@@ -104,15 +104,17 @@ KINDS: dict[str, JobKindSpec] = {
 # --- submitting ---------------------------------------------------------------------------
 
 
-def submit(kind: str, params: dict[str, Any] | None = None) -> tuple[Job, bool]:
-    """Queue a job; returns (job, True), or (the queued or running job of the same kind, False)."""
+def submit(kind: str, params: dict[str, Any] | None = None, *,
+           retry_of: int | None = None) -> tuple[Job, bool]:
+    """Queue a job; returns (job, True), or (the queued or running job of the same kind, False).
+    retry_of names the job whose dead worker this one runs again for."""
     params = _checked_params(kind, params or {})
     key = _active_key(kind, params)
     for _ in range(3):  # the existing job may end between our failed insert and the lookup
         try:
             with session_scope() as session:
                 job = Job(kind=kind, status=JobStatus.QUEUED, params=params, active_key=key,
-                          message="queued")
+                          message="queued", retry_of=retry_of)
                 session.add(job)
         except IntegrityError:
             with session_scope() as session:
@@ -204,7 +206,7 @@ def get_job(session: Session, job_id: int) -> Job | None:
 def job_summary(job: Job) -> dict[str, Any]:
     """A job as plain JSON values, for the CLI and the pages."""
     fields = ("id", "kind", "status", "done", "total", "message", "params", "result", "error",
-              "worker", "created_at", "started_at", "finished_at")
+              "worker", "retry_of", "created_at", "started_at", "finished_at")
     summary = {name: getattr(job, name) for name in fields}
     for name in ("created_at", "started_at", "finished_at"):
         if summary[name] is not None:
@@ -306,8 +308,10 @@ class _ProgressReporter:
 
 
 def recover_dead_jobs() -> list[int]:
-    """Fail running jobs whose worker is gone, with the reason; returns their ids. Runs when a
-    worker starts and every minute in a running one, so a crash never leaves a job "running"."""
+    """Fail running jobs whose worker is gone, with the reason, and run each once more; returns
+    the failed ids. Runs when a worker starts and every minute in a running one, so a crash never
+    leaves a job "running" and its work is not lost. A retry whose worker dies too is not run a
+    third time: a job that kills its worker (out of memory, say) would only do it again."""
     stale_before = utcnow() - timedelta(seconds=get_settings().job_stale_after_s)
     with session_scope() as session:
         running = session.scalars(select(Job).where(Job.status == JobStatus.RUNNING)).all()
@@ -320,20 +324,36 @@ def recover_dead_jobs() -> list[int]:
                 .values(status=JobStatus.FAILED, error=why, finished_at=utcnow(), active_key=None)
             ).rowcount
             if ended:
-                logger.warning("job %s: %s", job.id, why)
-                recovered.append(job.id)
-    return recovered
+                recovered.append((job.id, job.kind, job.params, job.retry_of, why))
+    for job_id, kind, params, retry_of, why in recovered:
+        error = f"{why}; {_run_again(job_id, kind, params, retry_of)}"
+        logger.warning("job %s: %s", job_id, error)
+        with session_scope() as session:
+            session.execute(update(Job).where(Job.id == job_id).values(error=error))
+    return [job_id for job_id, *_ in recovered]
+
+
+def _run_again(job_id: int, kind: str, params: dict[str, Any], retry_of: int | None) -> str:
+    """Queue a dead worker's job once more; says what happened, for the failed job's error."""
+    by_hand = f"submit it again (python -m curation jobs submit {kind})"
+    if retry_of is not None:
+        return f"it was already the second try of job {retry_of}, so it is not run again; {by_hand}"
+    try:
+        again, created = submit(kind, params, retry_of=job_id)
+    except JobError as exc:
+        return f"running it again failed ({exc}); {by_hand}"
+    if not created:
+        return f"not run again: job {again.id} of the same kind is already {again.status}"
+    return f"it runs again as job {again.id}"
 
 
 def _why_dead(job: Job, stale_before: datetime) -> str | None:
-    again = f"submit it again (python -m curation jobs submit {job.kind})"
     host, _, pid = (job.worker or "").rpartition(":")
     if host == socket.gethostname() and pid.isdigit() and not _process_exists(int(pid)):
-        return f"worker {job.worker} died while running this job (its process is gone); {again}"
+        return f"worker {job.worker} died while running this job (its process is gone)"
     heartbeat = job.heartbeat_at or job.started_at
     if heartbeat is not None and heartbeat < stale_before:
-        return (f"worker {job.worker} sent no heartbeat since {heartbeat.isoformat()}, "
-                f"so it is taken for dead; {again}")
+        return f"worker {job.worker} sent no heartbeat since {heartbeat.isoformat()}, so it is taken for dead"
     return None
 
 

@@ -117,7 +117,8 @@ class Settings(BaseSettings):
     )
     workers: int = Field(1, ge=1, description="Jobs one `worker` process runs at once (threads).")
     job_stale_after_s: float = Field(
-        60.0, gt=0, description="A running job whose worker sent no heartbeat for this long is marked failed."
+        60.0, gt=0, description="A running job whose worker sent no heartbeat for this long is marked "
+        "failed and run once more.",
     )
     retrain_every_labels: int = Field(
         50, ge=0, description="Queue a retrain after this many new labels; 0 switches it off."

@@ -192,6 +192,8 @@ class Job(Base):
     active_key: Mapped[str | None] = mapped_column(String(128), unique=True)
     # Written by the running worker every second; a stale one means the worker died.
     heartbeat_at: Mapped[datetime | None]
+    # The job whose dead worker this one runs again for; a retry is never retried itself.
+    retry_of: Mapped[int | None] = mapped_column(ForeignKey("jobs.id"))
 
 
 class User(Base):

@@ -228,29 +228,47 @@ def test_a_bad_cron_schedule_names_the_setting() -> None:
         parse_cron("daily", "CURATION_FEED_CRON")
 
 
-def test_a_killed_workers_job_is_failed_with_the_reason_on_the_next_start(
+def second_try(job_id: int) -> Job | None:
+    with session_scope() as session:
+        return session.scalar(select(Job).where(Job.retry_of == job_id))
+
+
+def kill(worker: subprocess.Popen[str]) -> None:
+    worker.send_signal(signal.SIGKILL)
+    worker.wait(timeout=10)
+
+
+def test_a_killed_workers_job_is_failed_with_the_reason_and_run_once_more(
     db_url: str, tmp_path: Path
 ) -> None:
-    """SqliteHuey in CURATION_HOME (the default queue) with a real worker process."""
+    """SqliteHuey in CURATION_HOME (the default queue) with real worker processes."""
     started = tmp_path / "started"
     blocked, _ = jobs.submit("block", {"started": str(started)})
     worker = start_worker()
     try:
         wait_for(started.exists, "the job to start")
-        worker.send_signal(signal.SIGKILL)
-        worker.wait(timeout=10)
+        kill(worker)
         assert job(blocked.id).status == JobStatus.RUNNING  # nobody has noticed yet
-
         again, created = jobs.submit("block", {"started": str(started)})
         assert not created and again.id == blocked.id  # still holds its kind until found dead
 
+        worker = start_worker()  # fails the job and runs it again, until killed too
+        wait_for(lambda: getattr(second_try(blocked.id), "status", None) == JobStatus.RUNNING,
+                 "the second try to start")
+        kill(worker)
         worker = start_worker()
-        wait_for(lambda: job(blocked.id).status == JobStatus.FAILED, "the next worker to fail the job")
+        retry_id = second_try(blocked.id).id  # type: ignore[union-attr]
+        wait_for(lambda: job(retry_id).status == JobStatus.FAILED, "the second try to fail")
     finally:
         stop(worker)
-    failed = job(blocked.id)
-    assert f"worker {failed.worker} died while running this job (its process is gone)" in failed.error
-    assert "submit it again" in failed.error
+    first, second = job(blocked.id), second_try(blocked.id)
+    assert second is not None and second.params == first.params
+    assert first.error == (f"worker {first.worker} died while running this job (its process is gone); "
+                           f"it runs again as job {second.id}")
+    assert f"worker {second.worker} died" in second.error
+    assert (f"it was already the second try of job {first.id}, so it is not run again; "
+            "submit it again (python -m curation jobs submit block)") in second.error
+    assert second_try(second.id) is None and job_count() == 2  # no third try
     assert jobs.submit("record", {"log": str(tmp_path / "log"), "tag": "x"})[1]
 
 
