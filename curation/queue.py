@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, aliased
 from curation.audit import record
 from curation.enums import Action, AuditAction
 from curation.errors import CurationError
+from curation.llm.latest import latest_assessment_id
 from curation.permissions import HasRole, Permission, require
 from curation.settings import get_settings
 from curation.task import get_task
@@ -71,15 +72,6 @@ class ServedItem:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-def latest_assessment_id(item_id: Any) -> Any:
-    latest = aliased(LLMAssessment)
-    return (
-        select(func.max(latest.id))
-        .where(latest.item_id == item_id, latest.verdict.is_not(None))
-        .scalar_subquery()
-    )
 
 
 def _is_labelled() -> Any:

@@ -7,7 +7,7 @@ from sqlalchemy import Select, and_, select
 from sqlalchemy.orm import Session
 
 from curation.labels import current_labels
-from curation.queue import latest_assessment_id
+from curation.llm.latest import latest_assessment_id
 from curation.task import get_task
 from db.models import DECISION_THRESHOLD, Item, LLMAssessment, Score
 from models.registry import active_version_id

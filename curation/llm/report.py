@@ -5,10 +5,11 @@ rows are then empty) and before any curator has decided."""
 import statistics
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from curation.labels import current_labels
+from curation.llm.latest import latest_assessment_id
 from curation.task import get_task
 from db.models import DECISION_THRESHOLD, LLMAssessment, Score
 from models.registry import active_version_id
@@ -16,14 +17,10 @@ from models.registry import active_version_id
 
 def _latest_verdicts(session: Session) -> dict[int, str]:
     """Each item's newest successful LLM verdict."""
-    ranked = (
-        select(LLMAssessment.item_id, LLMAssessment.verdict,
-               func.row_number().over(partition_by=LLMAssessment.item_id,
-                                      order_by=LLMAssessment.id.desc()).label("rank"))
-        .where(LLMAssessment.error.is_(None), LLMAssessment.verdict.is_not(None))
-        .subquery()
-    )
-    return dict(session.execute(select(ranked.c.item_id, ranked.c.verdict).where(ranked.c.rank == 1)).all())
+    return dict(session.execute(
+        select(LLMAssessment.item_id, LLMAssessment.verdict)
+        .where(LLMAssessment.id == latest_assessment_id(LLMAssessment.item_id))
+    ).all())
 
 
 def _classifier_labels(session: Session) -> tuple[int | None, dict[int, str]]:
