@@ -21,7 +21,14 @@ sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
 from sqlalchemy import insert, select, text  # noqa: E402
 
-from curation.queue import Lease, QueueFilter, closest_to_threshold, decide, eligible_items, next_item  # noqa: E402
+from curation.queue import (  # noqa: E402
+    Lease,
+    QueueFilter,
+    closest_to_threshold,
+    decide,
+    eligible_items,
+    next_item,
+)
 from curation.enums import Role  # noqa: E402
 from curation.permissions import Actor  # noqa: E402
 from curation.settings import get_settings  # noqa: E402

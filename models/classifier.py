@@ -60,9 +60,10 @@ class WindowClassifier(nn.Module):
         with torch.autocast(self.device.type, dtype=self.autocast or torch.float32,
                             enabled=self.autocast is not None):
             states = self.encoder(input_ids=ids, attention_mask=mask).last_hidden_state
+        states = states.float()  # pooled in float32: a bfloat16 sum over a window loses digits
         weights = mask.unsqueeze(-1).to(states.dtype)
         pooled = (states * weights).sum(1) / weights.sum(1)
-        return nn.functional.normalize(pooled.float(), dim=-1)
+        return nn.functional.normalize(pooled, dim=-1)
 
     def embed_sorted(self, windows: list[list[int]], batch_size: int) -> torch.Tensor:
         """Embed many windows in length-sorted batches, so padding is at most one batch's spread."""

@@ -123,7 +123,8 @@ def test_a_compression_bomb_is_cut_off_at_the_cap(site: Site) -> None:
 
 
 def test_a_gzip_file_that_unpacks_past_the_cap_or_is_corrupt_is_refused(site: Site) -> None:
-    site.add("/big.xml.gz", body=gzip.compress(b"<urlset>" + b" " * 2_000_000), content_type="application/gzip")
+    site.add("/big.xml.gz", body=gzip.compress(b"<urlset>" + b" " * 2_000_000),
+             content_type="application/gzip")
     site.add("/bad.xml.gz", body=b"\x1f\x8b not gzip at all", content_type="application/x-gzip")
     downloader = make(fetch_max_bytes=100_000)[0]
     with pytest.raises(FetchError, match="unpacks to more than the 100,000-byte cap"):

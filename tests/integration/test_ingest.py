@@ -143,7 +143,8 @@ def test_a_gzipped_sitemap_expands_into_its_pages(db_url: str, site: Site) -> No
 
 
 def test_a_gzip_file_that_is_not_a_sitemap_fails_with_the_reason(db_url: str, site: Site) -> None:
-    url = site.add("/archive.gz", body=gzip.compress(article("Packed").encode()), content_type="application/gzip")
+    url = site.add("/archive.gz", body=gzip.compress(article("Packed").encode()),
+                   content_type="application/gzip")
     assert ingest([url]).failed == 1
     stored = items()[url]
     assert stored.fetch_status == FetchStatus.FAILED and stored.text is None
