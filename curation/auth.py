@@ -7,7 +7,7 @@ so a removed user, a changed role or an expired login takes effect at once. With
 
 import hashlib
 import secrets
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, select
@@ -19,7 +19,7 @@ from curation.errors import LoginFailed, NotLoggedIn
 from curation.permissions import LOCAL_ADMIN, Actor
 from curation.settings import get_settings
 from curation.users import HASHER
-from db.models import LoginSession, User
+from db.models import LoginSession, User, utcnow
 from db.session import session_scope
 
 TOKEN_KEY = "auth_token"
@@ -29,7 +29,7 @@ _DUMMY_HASH = HASHER.hash("not a password of anyone")
 def login(session: Session, name: str, password: str, now: datetime | None = None) -> str:
     """Check the password and start a login session; returns its token. The failure count is
     committed before LoginFailed is raised, so a failed attempt still counts."""
-    now = now or datetime.now(UTC)
+    now = now or utcnow()
     settings = get_settings()
     user = session.scalar(select(User).where(User.name == name))
     if user and user.locked_until and user.locked_until > now:
@@ -65,7 +65,7 @@ def actor_for_token(session: Session, token: str | None, now: datetime | None = 
     """The logged-in user behind a token, or NotLoggedIn saying why (none, unknown, expired)."""
     if not token:
         raise NotLoggedIn("not logged in; log in with your user name and password")
-    now = now or datetime.now(UTC)
+    now = now or utcnow()
     row = session.execute(
         select(LoginSession, User).join(User).where(LoginSession.token_hash == _digest(token))
     ).first()

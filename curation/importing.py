@@ -5,7 +5,6 @@ transaction: either every valid row lands or, on a bad row without skip_invalid,
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from itertools import islice
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,7 @@ from curation.rows import Row, RowError, read_rows
 from curation.task import get_task
 from curation.text import content_hash, split_header
 from curation.urls import canonicalize_url
-from db.models import Decision, Item
+from db.models import Decision, Item, utcnow
 
 CHUNK = 500  # rows per existence query and insert; well under SQLite's bound-parameter limit
 MAX_LISTED_ERRORS = 20
@@ -125,7 +124,7 @@ def import_file(session: Session, path: Path, *, skip_invalid: bool = False,
     records, errors = _validate(path, skip_invalid)
     unique = _drop_duplicates(session, records)
     result = ImportResult(duplicates=len(records) - len(unique), skipped=errors)
-    now = datetime.now(UTC)
+    now = utcnow()
     for chunk in _chunks(unique, CHUNK):
         ids = session.scalars(
             insert(Item).returning(Item.id, sort_by_parameter_order=True),

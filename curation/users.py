@@ -3,7 +3,6 @@
 against the acting user's role and written to the audit log in the same transaction."""
 
 import re
-from datetime import UTC, datetime
 from typing import Any
 
 from argon2 import PasswordHasher
@@ -14,7 +13,7 @@ from curation.audit import record
 from curation.enums import AuditAction, Role
 from curation.errors import UserError
 from curation.permissions import HasRole, Permission, require
-from db.models import LoginSession, User
+from db.models import LoginSession, User, utcnow
 
 HASHER = PasswordHasher()
 MIN_PASSWORD_LENGTH = 10  # long enough that the lockout, not guessing speed, is the limit online
@@ -114,6 +113,6 @@ def _check_password(password: str) -> None:
 
 
 def _summary(user: User) -> dict[str, Any]:
-    locked = user.locked_until and user.locked_until > datetime.now(UTC)
+    locked = user.locked_until and user.locked_until > utcnow()
     return {"name": user.name, "role": user.role, "created_at": user.created_at,
             "locked_until": user.locked_until if locked else None}

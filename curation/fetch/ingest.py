@@ -13,7 +13,6 @@ import time
 from concurrent.futures import (FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor,
                                 ThreadPoolExecutor, wait)
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from multiprocessing import get_context
 from typing import Any
 from urllib.parse import urlsplit
@@ -32,7 +31,7 @@ from curation.progress import ProgressFn, no_progress
 from curation.settings import Settings, get_settings
 from curation.text import content_hash
 from curation.urls import canonicalize_url, youtube_video_id
-from db.models import Item
+from db.models import Item, utcnow
 from db.session import session_scope
 
 RETRY_STATUSES = (FetchStatus.FAILED.value, FetchStatus.PENDING.value)
@@ -225,7 +224,7 @@ class _Run:
                     session.add(item)
                 for name, value in values.items():
                     setattr(item, name, value)
-                item.fetched_at = datetime.now(UTC)
+                item.fetched_at = utcnow()
                 session.flush()
                 item_id = item.id
         except IntegrityError:  # another ingest stored this URL meanwhile: keep theirs
