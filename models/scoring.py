@@ -10,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, exists, func, insert, select
+from sqlalchemy import and_, delete, exists, func, insert, select
 from sqlalchemy.orm import Session
 
 from curation.enums import ModelStatus
@@ -98,10 +98,15 @@ def score_texts(texts: list[str]) -> list[tuple[float, str]]:
     return [(p.probability, p.passage) for p in model.predict(texts, get_settings().score_batch_size)]
 
 
-def _unscored(session: Session, version_id: int, after_id: int) -> list[tuple[int, str]]:
+def _unscored_by(version_id: int) -> Any:
+    """Items with text that version_id has not scored yet."""
     scored = exists().where(Score.item_id == Item.id, Score.model_version_id == version_id)
+    return and_(Item.text.is_not(None), ~scored)
+
+
+def _unscored(session: Session, version_id: int, after_id: int) -> list[tuple[int, str]]:
     return list(session.execute(
-        select(Item.id, Item.text).where(Item.text.is_not(None), ~scored, Item.id > after_id)
+        select(Item.id, Item.text).where(_unscored_by(version_id), Item.id > after_id)
         .order_by(Item.id).limit(CHUNK_ITEMS)
     ).all())
 
@@ -109,11 +114,10 @@ def _unscored(session: Session, version_id: int, after_id: int) -> list[tuple[in
 def _score(version: ModelVersion, *, everything: bool, progress: ProgressFn) -> dict[str, Any]:
     started = time.perf_counter()
     model = load_version(version)
-    scored = exists().where(Score.item_id == Item.id, Score.model_version_id == version.id)
     with session_scope() as session:
         if everything:
             session.execute(delete(Score).where(Score.model_version_id == version.id))
-        total = session.scalar(select(func.count(Item.id)).where(Item.text.is_not(None), ~scored))
+        total = session.scalar(select(func.count(Item.id)).where(_unscored_by(version.id)))
     done, after = 0, 0
     while True:
         with session_scope() as session:
