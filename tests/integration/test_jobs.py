@@ -233,29 +233,39 @@ def second_try(job_id: int) -> Job | None:
         return session.scalar(select(Job).where(Job.retry_of == job_id))
 
 
-def kill(worker: subprocess.Popen[str]) -> None:
-    worker.send_signal(signal.SIGKILL)
-    worker.wait(timeout=10)
+def signal_worker(worker: subprocess.Popen[str], signum: int = signal.SIGKILL) -> None:
+    worker.send_signal(signum)
+    worker.wait(timeout=15)
+
+
+def block_in_a_worker(tmp_path: Path) -> tuple[Job, subprocess.Popen[str]]:
+    """A job that blocks, already running in a fresh worker process."""
+    started = tmp_path / "started"
+    blocked, _ = jobs.submit("block", {"started": str(started)})
+    worker = start_worker()
+    try:
+        wait_for(started.exists, "the job to start")
+    except BaseException:
+        stop(worker)
+        raise
+    return blocked, worker
 
 
 def test_a_killed_workers_job_is_failed_with_the_reason_and_run_once_more(
     db_url: str, tmp_path: Path
 ) -> None:
     """SqliteHuey in CURATION_HOME (the default queue) with real worker processes."""
-    started = tmp_path / "started"
-    blocked, _ = jobs.submit("block", {"started": str(started)})
-    worker = start_worker()
+    blocked, worker = block_in_a_worker(tmp_path)
     try:
-        wait_for(started.exists, "the job to start")
-        kill(worker)
+        signal_worker(worker)
         assert job(blocked.id).status == JobStatus.RUNNING  # nobody has noticed yet
-        again, created = jobs.submit("block", {"started": str(started)})
+        again, created = jobs.submit("block", blocked.params)
         assert not created and again.id == blocked.id  # still holds its kind until found dead
 
         worker = start_worker()  # fails the job and runs it again, until killed too
         wait_for(lambda: getattr(second_try(blocked.id), "status", None) == JobStatus.RUNNING,
                  "the second try to start")
-        kill(worker)
+        signal_worker(worker)
         worker = start_worker()
         retry_id = second_try(blocked.id).id  # type: ignore[union-attr]
         wait_for(lambda: job(retry_id).status == JobStatus.FAILED, "the second try to fail")
@@ -275,13 +285,9 @@ def test_a_killed_workers_job_is_failed_with_the_reason_and_run_once_more(
 def test_a_worker_stopped_with_sigterm_fails_its_running_job_with_the_reason(
     db_url: str, tmp_path: Path
 ) -> None:
-    started = tmp_path / "started"
-    blocked, _ = jobs.submit("block", {"started": str(started)})
-    worker = start_worker()
+    blocked, worker = block_in_a_worker(tmp_path)
     try:
-        wait_for(started.exists, "the job to start")
-        worker.send_signal(signal.SIGTERM)
-        worker.wait(timeout=15)
+        signal_worker(worker, signal.SIGTERM)
     finally:
         stop(worker)
     stopped = job(blocked.id)
