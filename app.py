@@ -2,12 +2,13 @@
 
 import streamlit as st
 
-from curation.auth import TOKEN_KEY, current_actor, log_out
+from curation.accounts.auth import TOKEN_KEY, current_actor, log_out
+from curation.accounts.binding import check_bind_address
+from curation.accounts.permissions import can
+from curation.display.safe_text import md, md_line
+from curation.enums import Permission
 from curation.errors import CurationError, NotLoggedIn
-from curation.permissions import Permission, can
 from curation.redaction import install_log_redaction
-from curation.safe_text import md, md_line
-from curation.security import check_bind_address
 from curation.settings import get_settings
 from db.migrate import upgrade
 

@@ -45,7 +45,7 @@ def fresh_database(folder: Path) -> None:
 
 
 def ours(path: Path) -> float:
-    from curation.importing import import_file
+    from curation.files.importing import import_file
     from db.session import session_scope
 
     started = time.perf_counter()
@@ -58,8 +58,8 @@ def naive(path: Path) -> float:
     """What a first version would do: parse, look up, add, row by row."""
     from sqlalchemy import select
 
-    from curation.text import content_hash, split_header
-    from curation.urls import canonicalize_url
+    from curation.corpus.text import content_hash, split_header
+    from curation.corpus.urls import canonicalize_url
     from db.models import Decision, Item
     from db.session import session_scope
 

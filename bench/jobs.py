@@ -32,7 +32,7 @@ def fresh_database(folder: Path, url: str | None) -> None:
 
 def running_job() -> tuple[int, str]:
     from curation.enums import JobStatus
-    from curation.jobs import worker_id
+    from curation.jobs.store import worker_id
     from db.models import Job, utcnow
     from db.session import session_scope
 
@@ -50,7 +50,7 @@ def body(steps: int, work_s: float, progress: Callable[[int, int | None, str], N
 
 
 def ours(steps: int, work_s: float) -> float:
-    from curation.jobs import _ProgressReporter
+    from curation.jobs.store import _ProgressReporter
 
     job_id, worker = running_job()
     started = time.perf_counter()

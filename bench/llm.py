@@ -15,9 +15,9 @@ from pathlib import Path
 
 sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
+from curation.corpus.text import content_hash  # noqa: E402
 from curation.llm.reasoning import reason_items  # noqa: E402
 from curation.settings import get_settings  # noqa: E402
-from curation.text import content_hash  # noqa: E402
 from db.migrate import upgrade  # noqa: E402
 from db.models import Item  # noqa: E402
 from db.session import reset_caches, session_scope  # noqa: E402

@@ -25,9 +25,9 @@ from sklearn.metrics import f1_score  # noqa: E402
 from sklearn.model_selection import StratifiedGroupKFold  # noqa: E402
 from transformers import set_seed  # noqa: E402
 
+from curation.corpus.text import split_header  # noqa: E402
+from curation.corpus.urls import canonicalize_url  # noqa: E402
 from curation.settings import get_settings  # noqa: E402
-from curation.text import split_header  # noqa: E402
-from curation.urls import canonicalize_url  # noqa: E402
 from models.base import load_base  # noqa: E402
 from models.classifier import ClassifierConfig, WindowClassifier  # noqa: E402
 from models.runtime import configure_threads, use_compute_dtype  # noqa: E402

@@ -21,7 +21,10 @@ sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
 from sqlalchemy import insert, select, text  # noqa: E402
 
-from curation.queue import (  # noqa: E402
+from curation.accounts.permissions import Actor  # noqa: E402
+from curation.enums import ModelStatus, Role  # noqa: E402
+from curation.settings import get_settings  # noqa: E402
+from curation.triage.queue import (  # noqa: E402
     Lease,
     QueueFilter,
     closest_to_threshold,
@@ -29,9 +32,6 @@ from curation.queue import (  # noqa: E402
     eligible_items,
     next_item,
 )
-from curation.enums import Role  # noqa: E402
-from curation.permissions import Actor  # noqa: E402
-from curation.settings import get_settings  # noqa: E402
 from db.migrate import upgrade  # noqa: E402
 from db.models import Decision, Item, ModelVersion, Score, utcnow  # noqa: E402
 from db.session import get_engine, reset_caches, session_scope  # noqa: E402
@@ -49,7 +49,7 @@ def use_database(url: str) -> None:
 def fill(n: int) -> None:
     rng = random.Random(n)
     with session_scope() as session:
-        version = ModelVersion(base_model="bench", n_train=0, metrics={}, path="-", status="ready", active=True)
+        version = ModelVersion(base_model="bench", n_train=0, metrics={}, path="-", status=ModelStatus.TRAINED, active=True)
         session.add(version)
         session.flush()
         for start in range(0, n, 5000):

@@ -28,7 +28,7 @@ from transformers import (  # noqa: E402
     pipeline,
 )
 
-from curation.text import split_header  # noqa: E402
+from curation.corpus.text import split_header  # noqa: E402
 from models.base import PACKAGED_MODEL, load_base  # noqa: E402
 from models.classifier import ClassifierConfig, WindowClassifier  # noqa: E402
 from models.runtime import configure_threads, use_compute_dtype  # noqa: E402

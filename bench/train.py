@@ -24,7 +24,7 @@ sys.path[0] = str(Path(__file__).resolve().parent.parent)
 import torch  # noqa: E402
 from transformers import AutoModelForSequenceClassification, AutoTokenizer  # noqa: E402
 
-from curation.importing import import_file  # noqa: E402
+from curation.files.importing import import_file  # noqa: E402
 from curation.settings import get_settings  # noqa: E402
 from db.migrate import upgrade  # noqa: E402
 from db.session import reset_caches, session_scope  # noqa: E402
@@ -86,7 +86,7 @@ def main() -> None:
     ours = time.perf_counter() - started
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
-    from curation.text import split_header
+    from curation.corpus.text import split_header
 
     docs = [split_header(r["text"])[2] for r in rows[:args.naive_docs]]
     model_path = str(load_base(PACKAGED_MODEL).encoder.name_or_path)

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
+from curation.enums import QueueStrategy, Role, SourceType
 from curation.errors import CurationError, JobError
 from curation.progress import stderr_progress
 
@@ -43,7 +44,7 @@ def import_(
     if_empty: Annotated[bool, typer.Option(help="Do nothing if the database has items.")] = False,
 ) -> None:
     """Import labelled or unlabelled rows; duplicates by URL or content are skipped."""
-    from curation.importing import import_file, item_count
+    from curation.files.importing import import_file, item_count
     from db.session import session_scope
 
     with session_scope() as session:
@@ -62,7 +63,7 @@ def export(
     format: Annotated[str, typer.Option("--format", help="jsonl or csv.")] = "jsonl",
 ) -> None:
     """Export every item with its current label, in the format import reads."""
-    from curation.exporting import export_items
+    from curation.files.exporting import export_items
     from db.session import session_scope
 
     with session_scope() as session:
@@ -73,7 +74,7 @@ def export(
 @app.command()
 def stats() -> None:
     """Counts: items, labelled, per label, decisions, model versions."""
-    from curation.stats import collection_stats
+    from curation.corpus.stats import collection_stats
     from db.session import session_scope
 
     with session_scope() as session:
@@ -83,8 +84,7 @@ def stats() -> None:
 def _curator(name: str):  # type: ignore[no-untyped-def]
     """Triage from the shell acts as a curator of that name: shell access is trusted, but a
     script should not be able to do more than a person at the Queue page."""
-    from curation.enums import Role
-    from curation.permissions import Actor
+    from curation.accounts.permissions import Actor
 
     return Actor(name, Role.CURATOR)
 
@@ -92,11 +92,11 @@ def _curator(name: str):  # type: ignore[no-untyped-def]
 @app.command("next")
 def next_(
     curator: Annotated[str, typer.Option(help="Who is curating; the item is leased to them.")],
-    strategy: Annotated[str, typer.Option(help="uncertainty, disagreement, newest or random.")] = "uncertainty",
-    source_type: Annotated[str | None, typer.Option(help="Only web, youtube or import items.")] = None,
+    strategy: Annotated[QueueStrategy, typer.Option(help="Which item comes next.")] = QueueStrategy.UNCERTAINTY,
+    source_type: Annotated[SourceType | None, typer.Option(help="Only items of this source.")] = None,
 ) -> None:
     """Lease the next item to CURATOR and print it; {"id": null} when nothing is left."""
-    from curation.queue import QueueFilter, next_item
+    from curation.triage.queue import QueueFilter, next_item
     from db.session import session_scope
 
     with session_scope() as session:
@@ -114,21 +114,20 @@ def decide(
     note: Annotated[str | None, typer.Option(help="An optional note kept with the decision.")] = None,
 ) -> None:
     """Record a decision on an item and release its lease."""
-    from curation.jobs import maybe_schedule_retrain
-    from curation.queue import decide as record
+    from curation.triage.queue import RETRAIN_JOB
+    from curation.triage.queue import decide as record
     from db.session import session_scope
 
     with session_scope() as session:
         decision = record(session, _curator(curator), item_id, action, seconds=seconds, note=note)
-    retrain = maybe_schedule_retrain()  # after the commit: it writes in a transaction of its own
     emit({"decision_id": decision.id, "item_id": item_id, "label": action, "curator": curator,
-          "retrain_job": retrain[0].id if retrain else None})
+          "retrain_job": session.info.get(RETRAIN_JOB)})
 
 
 @app.command()
 def undo(curator: Annotated[str, typer.Option(help="Whose last decision to revert.")]) -> None:
     """Revert CURATOR's own last decision; the item is served to them again."""
-    from curation.queue import undo as revert
+    from curation.triage.queue import undo as revert
     from db.session import session_scope
 
     with session_scope() as session:
@@ -141,8 +140,7 @@ def _cli_actor():  # type: ignore[no-untyped-def]
     log names the operating-system user."""
     import getpass
 
-    from curation.enums import Role
-    from curation.permissions import Actor
+    from curation.accounts.permissions import Actor
 
     return Actor(f"cli:{getpass.getuser()}", Role.ADMIN)
 
@@ -157,11 +155,11 @@ def _read_password(from_stdin: bool) -> str:
 @user_app.command("add")
 def user_add(
     name: Annotated[str, typer.Argument(help="Login name.")],
-    role: Annotated[str, typer.Option(help="admin, curator or viewer.")] = "curator",
+    role: Annotated[Role, typer.Option(help="What the user may do.")] = Role.CURATOR,
     password_stdin: PasswordStdin = False,
 ) -> None:
     """Create a user with a role; asks for the password."""
-    from curation.users import add_user
+    from curation.accounts.users import add_user
     from db.session import session_scope
 
     password = _read_password(password_stdin)
@@ -172,7 +170,7 @@ def user_add(
 @user_app.command("remove")
 def user_remove(name: Annotated[str, typer.Argument(help="Login name.")]) -> None:
     """Delete a user and end their logins."""
-    from curation.users import remove_user
+    from curation.accounts.users import remove_user
     from db.session import session_scope
 
     with session_scope() as session:
@@ -185,7 +183,7 @@ def user_passwd(
     name: Annotated[str, typer.Argument(help="Login name.")], password_stdin: PasswordStdin = False
 ) -> None:
     """Set a new password; also lifts a lockout and ends the user's logins."""
-    from curation.users import set_password
+    from curation.accounts.users import set_password
     from db.session import session_scope
 
     password = _read_password(password_stdin)
@@ -197,10 +195,10 @@ def user_passwd(
 @user_app.command("role")
 def user_role(
     name: Annotated[str, typer.Argument(help="Login name.")],
-    role: Annotated[str, typer.Argument(help="admin, curator or viewer.")],
+    role: Annotated[Role, typer.Argument(help="What the user may do.")],
 ) -> None:
     """Change a user's role."""
-    from curation.users import set_role
+    from curation.accounts.users import set_role
     from db.session import session_scope
 
     with session_scope() as session:
@@ -211,7 +209,7 @@ def user_role(
 @user_app.command("list")
 def user_list() -> None:
     """List users with role and lockout state."""
-    from curation.users import list_users
+    from curation.accounts.users import list_users
     from db.session import session_scope
 
     with session_scope() as session:
@@ -224,7 +222,7 @@ def audit_export(
     format: Annotated[str, typer.Option("--format", help="jsonl or csv.")] = "jsonl",
 ) -> None:
     """Export the whole audit log, oldest first."""
-    from curation.audit import export_audit
+    from curation.accounts.audit import export_audit
     from db.session import session_scope
 
     with session_scope() as session:
@@ -236,11 +234,10 @@ def audit_export(
 @app.command("serve-check")
 def serve_check(host: Annotated[str, typer.Option(help="Address the app will listen on.")] = "127.0.0.1") -> None:
     """Refuse to serve beyond this machine without accounts, or with accounts but no admin."""
-    from curation.enums import Role
+    from curation.accounts.binding import check_bind_address
+    from curation.accounts.users import count_users
     from curation.errors import ConfigError
-    from curation.security import check_bind_address
     from curation.settings import get_settings
-    from curation.users import count_users
     from db.session import session_scope
 
     auth = get_settings().auth
@@ -264,36 +261,19 @@ def ingest(
     score: Annotated[bool, typer.Option(help="Score new items when a model is active.")] = True,
 ) -> None:
     """Fetch pages, feeds and YouTube transcripts into items; retries earlier failures."""
-    from curation.fetch.ingest import ingest_urls
+    from curation.pipeline import ingest_and_score
 
     lines = list(urls or [])
     if file is not None:
         lines += _read_url_file(file)
-    result = ingest_urls(lines, allow_private_hosts=allow_private_hosts or None,
-                         progress=stderr_progress())
-    for reason in result.errors:
+    result = ingest_and_score(lines, allow_private_hosts=allow_private_hosts or None, score=score,
+                              progress=stderr_progress())
+    for reason in result["errors"]:
         print(f"failed: {reason}", file=sys.stderr)
-    if score and result.fetched:
-        _score_new_items()
-    emit(result.summary())
-
-
-def _score_new_items() -> None:
-    """After ingest, like the UI's score job; only when a model is active, so ingest never waits
-    for a cold-start build or loads a model nobody chose."""
-    from db.session import session_scope
-    from models.registry import active_version
-
-    with session_scope() as session:
-        active = active_version(session) is not None
-    if not active:
-        print("not scored: no active model yet; `python -m curation score` scores them later",
+    if scoring := result.get("scoring"):
+        print(scoring.get("note") or f"scored {scoring['scored']} new item(s) with {scoring['scorer']}",
               file=sys.stderr)
-        return
-    from models.scoring import score_unscored
-
-    scored = score_unscored(progress=stderr_progress())
-    print(f"scored {scored['scored']} new item(s) with {scored['scorer']}", file=sys.stderr)
+    emit({key: result[key] for key in ("fetched", "failed", "duplicates", "seconds")})
 
 
 def _read_url_file(file: Path) -> list[str]:
@@ -315,7 +295,7 @@ def jobs(
     """List recent background jobs, newest first, with status and progress."""
     if ctx.invoked_subcommand:
         return
-    from curation.jobs import job_summary, list_jobs
+    from curation.jobs.store import job_summary, list_jobs
     from db.session import session_scope
 
     with session_scope() as session:
@@ -328,7 +308,8 @@ def jobs_submit(
     params: Annotated[str, typer.Option(help='Parameters as JSON, e.g. \'{"limit": 10}\'.')] = "{}",
 ) -> None:
     """Queue a background job; if one of the same kind is queued or running, show that one."""
-    from curation.jobs import job_summary, request
+    from curation.jobs.store import job_summary
+    from curation.jobs.submit import submit_as
 
     try:
         parsed = json.loads(params)
@@ -336,7 +317,7 @@ def jobs_submit(
         raise JobError(f"--params {params!r} is not JSON ({exc}); write e.g. '{{\"limit\": 10}}'") from exc
     if not isinstance(parsed, dict):
         raise JobError(f"--params {params!r} must be a JSON object, e.g. '{{\"limit\": 10}}'")
-    job, created = request(_cli_actor(), kind, parsed)  # audited like a retrain from a page
+    job, created = submit_as(_cli_actor(), kind, parsed)  # audited like a retrain from a page
     if not created:
         print(f"job {job.id} ({job.kind}) is already {job.status}; not starting another", file=sys.stderr)
     emit({**job_summary(job), "created": created})
@@ -350,7 +331,7 @@ def worker(
     """Run background jobs from the queue until stopped (Ctrl-C lets running jobs finish)."""
     import logging
 
-    from curation.worker import run_worker
+    from curation.jobs.worker import run_worker
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     emit({"worker": run_worker(workers, periodic), "stopped": True})
@@ -403,11 +384,13 @@ def evaluate(
     file: Annotated[Path, typer.Argument(help="A .jsonl or .csv file of labelled research-radar rows.")],
 ) -> None:
     """Score labelled rows with the active model and print its metrics; stores nothing."""
+    from db.session import session_scope
     from models.evaluation import evaluate_file
-    from models.scoring import scorer_description
+    from models.registry import scorer_description
 
     result = evaluate_file(file)
-    print(f"scorer: {scorer_description()}", file=sys.stderr)
+    with session_scope() as session:
+        print(f"scorer: {scorer_description(session)}", file=sys.stderr)
     emit(result)
 
 

@@ -35,6 +35,21 @@ class Role(StrEnum):
     VIEWER = "viewer"
 
 
+class Permission(StrEnum):
+    """What an action needs; curation/accounts/permissions.py maps roles to permissions."""
+
+    VIEW = "view items, queue, models and stats"
+    DECIDE = "accept, reject or skip items"
+    RELABEL = "change an item's label"
+    RETRAIN = "retrain the classifier"
+    ADD_SOURCES = "add sources and fetch, score or reason about them"
+    MANAGE_USERS = "add, remove and change users"
+    CHANGE_SETTINGS = "change settings"
+    PROMOTE = "promote a model version"
+    ROLLBACK = "roll back to an earlier model version"
+    VIEW_AUDIT = "read and export the audit log"
+
+
 class AuditAction(StrEnum):
     """Names of audit log entries, so the log can be filtered by a fixed vocabulary."""
 
@@ -76,3 +91,27 @@ class ModelStatus(StrEnum):
 
     TRAINED = "trained"
     COLD_START = "cold_start"
+
+
+class QueueStrategy(StrEnum):
+    """Which item the queue serves next."""
+
+    UNCERTAINTY = "uncertainty"  # closest to the decision threshold; LLM disagreement breaks ties
+    DISAGREEMENT = "disagreement"  # classifier and LLM disagree, widest gap first
+    NEWEST = "newest"
+    RANDOM = "random"
+
+
+class LabelState(StrEnum):
+    """Which items a queue filter or listing takes, by whether they have a current label."""
+
+    UNLABELLED = "unlabelled"
+    LABELLED = "labelled"
+    ALL = "all"
+
+
+class MistakeKind(StrEnum):
+    """How the active model disagrees with a curator label, for the Errors page."""
+
+    FALSE_POSITIVE = "false_positive"
+    FALSE_NEGATIVE = "false_negative"

@@ -44,3 +44,44 @@ class JobError(CurationError):
 
 class ModelError(CurationError):
     """Training, promotion or scoring cannot go ahead; the message says what to do instead."""
+
+
+class UnsafeURLError(FetchError):
+    """The URL's scheme or address is one we refuse to fetch."""
+
+
+class HTTPStatusError(FetchError):
+    """The server answered with an error status that retrying will not fix."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class RetryableError(FetchError):
+    """A timeout, 429 or 5xx: worth another try after a wait."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class IngestInputError(CurationError):
+    """No URLs, or lines that are not http(s) URLs; nothing was fetched or written."""
+
+
+class QueueError(CurationError):
+    """A queue request that cannot be served as asked."""
+
+
+class LLMCallError(CurationError):
+    """A call failed after its retries. fatal: the same call cannot work for any other document
+    either (bad key, unknown model, bad request), so the run stops."""
+
+    def __init__(self, message: str, fatal: bool = False) -> None:
+        super().__init__(message)
+        self.fatal = fatal
+
+
+class BudgetExceeded(CurationError):
+    """The run's spending cap is reached; no further call is started."""

@@ -141,6 +141,11 @@ class Score(Base):
 DECISION_THRESHOLD = 0.5
 # How far a score is from the threshold. Written as a literal expression so SQLite and PostgreSQL
 # both match the queue's ORDER BY to this index: the most uncertain item is an index seek away.
+def says_positive(probability: Any) -> Any:
+    """Whether a score means the positive label: works on a float and on a SQL column alike."""
+    return probability >= DECISION_THRESHOLD
+
+
 SCORE_MARGIN = func.abs(Score.probability - literal_column(str(DECISION_THRESHOLD)))
 Index("ix_scores_margin", Score.model_version_id, SCORE_MARGIN)
 

@@ -5,7 +5,7 @@ the writer), foreign keys, a busy timeout, and BEGIN IMMEDIATE so a transaction 
 lock up front. Without that, two deferred transactions that both upgrade to writing fail at once
 with "database is locked" instead of waiting their turn."""
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 
@@ -63,6 +63,12 @@ def session_scope(url: str | None = None) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def after_commit(session: Session, action: Callable[[], None]) -> None:
+    """Run action once the session's transaction has committed, never if it rolls back: for
+    follow-ups that write in a transaction of their own (queueing a retrain after a decision)."""
+    event.listen(session, "after_commit", lambda _session: action(), once=True)
 
 
 def reset_caches() -> None:

@@ -5,8 +5,8 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from curation.labels import current_labels
 from curation.task import get_task
+from curation.triage.labels import current_labels
 from db.models import Item
 
 

@@ -4,15 +4,13 @@ without storing anything."""
 from pathlib import Path
 from typing import Any
 
+from curation.corpus.text import split_header
 from curation.errors import ImportFileError, ModelError
-from curation.rows import Row, read_rows
+from curation.files.rows import Row, read_rows
 from curation.task import get_task
-from curation.text import split_header
-from models.metrics import classification_metrics
-from curation.settings import get_settings
 from db.session import session_scope
 from models import registry
-from models.scoring import load_version
+from models.loading import load_version, predict_metrics
 
 REPORTED = ("n", "accuracy", "precision", "recall", "f1")
 
@@ -39,6 +37,5 @@ def evaluate_file(path: Path) -> dict[str, Any]:
     if version is None:
         raise ModelError("no active model version to evaluate; run `python -m curation train --promote` "
                          "(or `score` once a few items are labelled, for the cold-start scorer)")
-    predictions = load_version(version).predict(texts, get_settings().score_batch_size)
-    metrics = classification_metrics(y, [p.probability for p in predictions])
+    metrics = predict_metrics(load_version(version), texts, y)
     return {key: metrics[key] for key in REPORTED}

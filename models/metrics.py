@@ -10,7 +10,7 @@ from sklearn.metrics import (
     precision_recall_fscore_support,
 )
 
-from db.models import DECISION_THRESHOLD
+from db.models import says_positive
 
 MAX_CURVE_POINTS = 50  # enough to draw; keeps the JSON column small
 
@@ -19,7 +19,7 @@ def classification_metrics(y_true: list[int], probabilities: list[float]) -> dic
     """accuracy, precision, recall, f1, confusion matrix and PR curve points; y_true 1 = positive."""
     y = np.asarray(y_true)
     p = np.asarray(probabilities)
-    predicted = (p >= DECISION_THRESHOLD).astype(int)
+    predicted = says_positive(p).astype(int)
     precision, recall, f1, _ = precision_recall_fscore_support(
         y, predicted, average="binary", zero_division=0
     )

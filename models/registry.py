@@ -13,12 +13,12 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from curation.audit import record
-from curation.enums import AuditAction, ModelStatus
+from curation.accounts.audit import record
+from curation.accounts.permissions import HasRole, require
+from curation.enums import AuditAction, ModelStatus, Permission
 from curation.errors import ModelError
-from curation.permissions import HasRole, Permission, require
 from curation.settings import get_settings
-from db.models import Item, ModelVersion, Score
+from db.models import ModelVersion, Score
 
 
 def models_dir() -> Path:
@@ -77,40 +77,15 @@ def _activate(session: Session, version: ModelVersion) -> None:
     version.active = True
 
 
-def _holdout_f1(session: Session, version: ModelVersion, candidate: ModelVersion) -> float:
-    """The version's F1 on the candidate's holdout: stored at training time when it was the one
-    compared against, else computed now."""
-    compared = candidate.metrics.get("compared_with") or {}
-    if compared.get("version_id") == version.id:
-        return float(compared["f1"])
-    from models.metrics import classification_metrics
-    from models.scoring import load_version
-
-    ids, labels = candidate.metrics["holdout_item_ids"], candidate.metrics["holdout_labels"]
-    texts = dict(session.execute(select(Item.id, Item.text).where(Item.id.in_(ids))).all())
-    predictions = load_version(version).predict([texts[i] or "" for i in ids])
-    return classification_metrics(labels, [p.probability for p in predictions])["f1"]
-
-
-def promote(session: Session, version_id: int, *, force: bool = False) -> ModelVersion:
-    """Activate a trained version if its holdout F1 is not worse than the active version's on the
-    same holdout. A cold-start scorer is always replaced; force skips the gate."""
-    candidate = get_version(session, version_id)
-    if candidate.status != ModelStatus.TRAINED:
-        raise ModelError(f"model version {version_id} is a {candidate.status} scorer, not a trained "
+def check_promotable(version: ModelVersion) -> None:
+    if version.status != ModelStatus.TRAINED:
+        raise ModelError(f"model version {version.id} is a {version.status} scorer, not a trained "
                          "classifier; only trained versions can be promoted")
-    current = active_version(session)
-    if current and current.id != candidate.id and current.status == ModelStatus.TRAINED and not force:
-        new_f1 = candidate.metrics["holdout"]["f1"]
-        old_f1 = _holdout_f1(session, current, candidate)
-        if new_f1 < old_f1:
-            raise ModelError(
-                f"model version {candidate.id} has holdout F1 {new_f1:.3f}, worse than the active "
-                f"version {current.id} ({old_f1:.3f}) on the same holdout; it stays inactive. "
-                "Pass --force to promote it anyway."
-            )
-    _activate(session, candidate)
-    return candidate
+
+
+def activate(session: Session, version: ModelVersion) -> None:
+    """Make version the active one (and no other)."""
+    _activate(session, version)
 
 
 def rollback(session: Session, version_id: int) -> ModelVersion:
@@ -123,13 +98,16 @@ def rollback(session: Session, version_id: int) -> ModelVersion:
     return version
 
 
-def promote_as(session: Session, who: HasRole, version_id: int, *, force: bool = False) -> ModelVersion:
-    """promote() for a person: admins only, and written to the audit log."""
+def promote_as(session: Session, who: HasRole, version_id: int) -> ModelVersion:
+    """A person promotes a trained version they chose, without the F1 gate (training applies
+    the gate; see models.promotion): admins only, and written to the audit log."""
     require(who, Permission.PROMOTE)
     previous = active_version(session)
-    version = promote(session, version_id, force=force)
+    version = get_version(session, version_id)
+    check_promotable(version)
+    _activate(session, version)
     record(session, who.name, AuditAction.PROMOTE, f"model_version:{version.id}",
-           {"from": previous.id if previous else None, "force": force})
+           {"from": previous.id if previous else None, "force": True})
     return version
 
 
@@ -152,6 +130,25 @@ def version_table(session: Session) -> list[dict[str, Any]]:
                      "base_model": version.base_model, "n_train": version.n_train,
                      "active": version.active, **{k: holdout.get(k) for k in ("f1", "precision", "recall", "accuracy")}})
     return rows
+
+
+def describe(version: ModelVersion | None) -> str:
+    """One line for the UI and the CLI: which scorer a version is."""
+    if version is None:
+        return "no scorer: label at least one item of each label to start"
+    if version.status == ModelStatus.COLD_START:
+        return (f"cold start (version {version.id}): {version.metrics.get('scorer')} with "
+                f"{version.base_model}; train a classifier once you have "
+                f"{get_settings().min_labels_per_class} labels of each")
+    note = " (fallback: the configured base model could not be loaded)" if version.metrics.get(
+        "base_model_note") else ""
+    return (f"trained classifier version {version.id} on {version.base_model}{note}, holdout F1 "
+            f"{version.metrics['holdout']['f1']:.2f}")
+
+
+def scorer_description(session: Session) -> str:
+    """describe() of the active version."""
+    return describe(active_version(session))
 
 
 def scores_of(session: Session, version_id: int) -> list[float]:

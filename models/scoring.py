@@ -6,8 +6,6 @@ active, a cold-start similarity scorer built from the labelled examples is used 
 the labels change), and every summary says which scorer is in use."""
 
 import time
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import and_, delete, exists, func, insert, select
@@ -20,27 +18,15 @@ from curation.settings import get_settings
 from db.models import Item, ModelVersion, Score, utcnow
 from db.session import session_scope
 from models import registry
-from models.classifier import WindowClassifier
+from models.coldstart import centroid_classifier
 from models.data import Labelled, labelled_items
-from models.runtime import configure_threads, device, for_inference
+from models.loading import load_version
+from models.registry import describe
 
 CHUNK_ITEMS = 32  # items scored and committed together: progress survives an interruption
 
 
-@lru_cache(maxsize=2)
-def load_path(path: str) -> WindowClassifier:
-    """A saved version, ready for inference; cached because loading takes seconds."""
-    configure_threads()
-    return for_inference(WindowClassifier.load(Path(path), device()))
-
-
-def load_version(version: ModelVersion) -> WindowClassifier:
-    return load_path(version.path)
-
-
 def _build_cold_start(items: list[Labelled], n_labels: int) -> int:
-    from models.coldstart import centroid_classifier
-
     model = centroid_classifier([i.text for i in items], [i.y for i in items],
                                 get_settings().score_batch_size)
     staged = registry.staging_folder()
@@ -71,25 +57,6 @@ def ensure_scorer() -> ModelVersion:
         _build_cold_start(items, len(items))
     with session_scope() as session:
         return registry.active_version(session)
-
-
-def describe(version: ModelVersion | None) -> str:
-    if version is None:
-        return "no scorer: label at least one item of each label to start"
-    if version.status == ModelStatus.COLD_START:
-        return (f"cold start (version {version.id}): {version.metrics.get('scorer')} with "
-                f"{version.base_model}; train a classifier once you have "
-                f"{get_settings().min_labels_per_class} labels of each")
-    note = " (fallback: the configured base model could not be loaded)" if version.metrics.get(
-        "base_model_note") else ""
-    return (f"trained classifier version {version.id} on {version.base_model}{note}, holdout F1 "
-            f"{version.metrics['holdout']['f1']:.2f}")
-
-
-def scorer_description() -> str:
-    """One line for the UI: which scorer is active and what it is."""
-    with session_scope() as session:
-        return describe(registry.active_version(session))
 
 
 def score_texts(texts: list[str]) -> list[tuple[float, str]]:

@@ -28,11 +28,11 @@ from curation.progress import ProgressFn, no_progress
 from curation.settings import get_settings
 from curation.task import get_task
 from db.session import session_scope
-from models import registry
+from models import promotion, registry
 from models.base import load_base
 from models.classifier import ClassifierConfig, WindowClassifier
 from models.data import Labelled, labelled_items
-from models.metrics import classification_metrics
+from models.loading import load_path, predict_metrics
 from models.runtime import configure_threads, device, use_compute_dtype
 
 log = logging.getLogger(__name__)
@@ -170,10 +170,7 @@ def fit(model: WindowClassifier, texts: list[str], y: list[int], groups: list[st
 def _compare_with_active(active_path: str | None, texts: list[str], y: list[int]) -> float | None:
     if active_path is None:
         return None
-    from models.scoring import load_path
-
-    predictions = load_path(active_path).predict(texts, get_settings().score_batch_size)
-    return classification_metrics(y, [p.probability for p in predictions])["f1"]
+    return predict_metrics(load_path(active_path), texts, y)["f1"]
 
 
 def _write_card(folder, summary: dict[str, Any]) -> None:
@@ -214,8 +211,7 @@ def train(*, base_model: str | None = None, promote: bool = False, force: bool =
                    [groups[i] for i in train_idx], train_encoder=train_encoder, progress=progress)
 
     holdout_texts, holdout_y = [items[i].text for i in holdout_idx], [y[i] for i in holdout_idx]
-    predictions = model.predict(holdout_texts, settings.score_batch_size)
-    holdout = classification_metrics(holdout_y, [p.probability for p in predictions])
+    holdout = predict_metrics(model, holdout_texts, holdout_y)
     active_f1 = _compare_with_active(active_path, holdout_texts, holdout_y)
     metrics = {
         "holdout": holdout,
@@ -241,7 +237,7 @@ def train(*, base_model: str | None = None, promote: bool = False, force: bool =
     if promote:
         try:
             with session_scope() as session:
-                registry.promote(session, version_id, force=force)
+                promotion.promote(session, version_id, force=force)
             promoted = True
         except ModelError as exc:
             refusal = str(exc)

@@ -3,8 +3,9 @@
 import plotly.express as px
 import streamlit as st
 
-from curation.activity import decisions_per_day, time_per_decision
-from curation.permissions import Permission, require
+from curation.accounts.permissions import require
+from curation.enums import Permission
+from curation.triage.activity import decisions_per_day, time_per_decision
 from db.session import session_scope
 from pages.common import current_user
 

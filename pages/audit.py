@@ -4,11 +4,11 @@ import json
 
 import streamlit as st
 
-from curation.audit import export_audit, list_audit
-from curation.auth import TOKEN_KEY, current_actor
+from curation.accounts.audit import export_audit, list_audit
+from curation.accounts.auth import TOKEN_KEY, current_actor
+from curation.display.safe_text import md
 from curation.enums import AuditAction
 from curation.errors import CurationError
-from curation.safe_text import md
 from db.session import session_scope
 
 actor = current_actor(st.session_state.get(TOKEN_KEY))

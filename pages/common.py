@@ -4,11 +4,11 @@ import json
 
 import streamlit as st
 
-from curation.auth import TOKEN_KEY, current_actor
-from curation.highlight import find_spans, highlighted_html
-from curation.jobs import job_summary, list_jobs
-from curation.permissions import Actor
-from curation.safe_text import md
+from curation.accounts.auth import TOKEN_KEY, current_actor
+from curation.accounts.permissions import Actor
+from curation.display.highlight import find_spans, highlighted_html
+from curation.display.safe_text import md
+from curation.jobs.store import is_live, job_summary, list_jobs
 from db.session import session_scope
 
 DOCUMENT_CSS = """<style>
@@ -73,7 +73,7 @@ def show_jobs(kinds: tuple[str, ...], limit: int = 5) -> None:
             return [job_summary(j) for j in list_jobs(session, limit=limit, kinds=kinds)]
 
     jobs = _recent()
-    live = any(j["status"] in ("queued", "running") for j in jobs)
+    live = any(is_live(j["status"]) for j in jobs)
 
     @st.fragment(run_every=2 if live else None)
     def _draw() -> None:

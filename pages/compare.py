@@ -3,10 +3,11 @@
 import plotly.express as px
 import streamlit as st
 
+from curation.accounts.permissions import can
+from curation.enums import JobKind, Permission
 from curation.errors import CurationError
-from curation.jobs import request
+from curation.jobs.submit import submit_as
 from curation.llm.report import agreement_report
-from curation.permissions import Permission, can
 from db.session import session_scope
 from pages.common import current_user, flash, show_flash, show_jobs
 
@@ -19,7 +20,7 @@ show_flash()
 
 def _reason() -> None:
     try:
-        job, created = request(user, "reason", {"limit": int(st.session_state["reason_limit"])})
+        job, created = submit_as(user, JobKind.REASON, {"limit": int(st.session_state["reason_limit"])})
         flash(f"LLM assessments running as job #{job.id}" if created else f"job #{job.id} is already running")
     except CurationError as exc:
         flash(f"error: {exc}")
@@ -32,7 +33,7 @@ left, right = st.columns([1, 3])
 left.number_input("Items to assess", 1, 10_000, 50, key="reason_limit")
 right.button("Ask the LLM", on_click=_reason, disabled=not can(user, Permission.ADD_SOURCES),
              help="Runs ReAct assessments for items that have none yet, within the spending cap.")
-show_jobs(("reason",))
+show_jobs((JobKind.REASON,))
 
 rates = [{"pair": title, "agreement": report[key]["rate"], "items": report[key]["n"]}
          for key, title in PAIRS.items() if report[key]["n"]]

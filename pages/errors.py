@@ -2,12 +2,13 @@
 
 import streamlit as st
 
+from curation.accounts.permissions import can
+from curation.display.safe_text import md_line
+from curation.enums import MistakeKind, Permission
 from curation.errors import CurationError
-from curation.permissions import Permission, can
-from curation.queue import relabel
-from curation.review import model_mistakes, suspect_labels
-from curation.safe_text import md_line
 from curation.task import get_task
+from curation.triage.mistakes import model_mistakes, suspect_labels
+from curation.triage.queue import relabel
 from db.session import session_scope
 from pages.common import current_user, flash, show_flash
 
@@ -29,8 +30,8 @@ def _relabel(item_id: int, label: str) -> None:
 confidence = st.slider("Suspect labels: model at least this sure", 0.5, 0.99, 0.9, 0.01)
 with session_scope() as session:
     sections = {
-        "False positives (model says " + task.positive_label + ")": model_mistakes(session, "false_positive"),
-        "False negatives (model says " + task.negative_label + ")": model_mistakes(session, "false_negative"),
+        "False positives (model says " + task.positive_label + ")": model_mistakes(session, MistakeKind.FALSE_POSITIVE),
+        "False negatives (model says " + task.negative_label + ")": model_mistakes(session, MistakeKind.FALSE_NEGATIVE),
         "Suspect labels (a confident model and the LLM both disagree)": suspect_labels(session, confidence),
     }
 

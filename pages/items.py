@@ -2,9 +2,10 @@
 
 import streamlit as st
 
-from curation.items import list_items
-from curation.permissions import Permission, require
-from curation.stats import collection_stats
+from curation.accounts.permissions import require
+from curation.corpus.items import list_items
+from curation.corpus.stats import collection_stats
+from curation.enums import Permission
 from db.session import session_scope
 from pages.common import current_user
 

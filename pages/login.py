@@ -2,9 +2,9 @@
 
 import streamlit as st
 
-from curation.auth import TOKEN_KEY, current_actor, log_in
+from curation.accounts.auth import TOKEN_KEY, current_actor, log_in
+from curation.display.safe_text import md
 from curation.errors import CurationError, NotLoggedIn
-from curation.safe_text import md
 
 
 def _log_in() -> None:

@@ -5,12 +5,12 @@ import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
 
+from curation.accounts.permissions import can
+from curation.enums import JobKind, Permission
 from curation.errors import CurationError
-from curation.jobs import request
-from curation.permissions import Permission, can
+from curation.jobs.submit import submit_as
 from db.session import session_scope
-from models.registry import active_version, promote_as, rollback_as, scores_of, version_table
-from models.scoring import describe
+from models.registry import active_version, describe, promote_as, rollback_as, scores_of, version_table
 from pages.common import current_user, flash, show_flash, show_jobs
 
 user = current_user()
@@ -20,7 +20,7 @@ show_flash()
 
 def _retrain() -> None:
     try:
-        job, created = request(user, "train", {"promote": True})
+        job, created = submit_as(user, JobKind.TRAIN, {"promote": True})
         flash(f"training as job #{job.id}; it is promoted if its holdout F1 is not worse"
               if created else f"job #{job.id} is already training; wait for it")
     except CurationError as exc:
@@ -33,7 +33,7 @@ def _switch(version_id: int, action: str) -> None:
             if action == "rollback":
                 rollback_as(session, user, version_id)
             else:
-                promote_as(session, user, version_id, force=True)
+                promote_as(session, user, version_id)
         flash(f"version {version_id} is now active; run Score to refresh stored scores")
     except CurationError as exc:
         flash(f"error: {exc}")
@@ -48,7 +48,7 @@ with session_scope() as session:
 
 st.info(f"Scorer in use: {scorer}")
 st.button("Retrain now", type="primary", on_click=_retrain, disabled=not can(user, Permission.RETRAIN))
-show_jobs(("train", "rescore", "score"))
+show_jobs((JobKind.TRAIN, JobKind.RESCORE, JobKind.SCORE))
 if not versions:
     st.info("No model versions yet. Label a few items of each label on the Queue page (or import "
             "a labelled file), then press Retrain.")

@@ -2,12 +2,12 @@
 
 import streamlit as st
 
+from curation.accounts.permissions import can
+from curation.display.safe_text import md_line, md_link, safe_url
+from curation.enums import LabelState, Permission, QueueStrategy
 from curation.errors import CurationError
-from curation.jobs import maybe_schedule_retrain
-from curation.permissions import Permission, can
-from curation.queue import STRATEGIES, QueueFilter, decide, next_item, undo
-from curation.safe_text import md_line, md_link, safe_url
 from curation.task import get_task
+from curation.triage.queue import RETRAIN_JOB, QueueFilter, decide, next_item, undo
 from db.session import session_scope
 from pages.common import current_user, flash, keyboard_shortcuts, show_document, show_flash
 
@@ -15,10 +15,10 @@ task = get_task()
 user = current_user()
 
 with st.sidebar:
-    strategy = st.selectbox("Order", STRATEGIES, help="Default: most uncertain first, then "
+    strategy = st.selectbox("Order", list(QueueStrategy), help="Default: most uncertain first, then "
                             "classifier-LLM disagreement.")
     source = st.selectbox("Source", ["any", "web", "youtube", "import"])
-    status = st.selectbox("Items", ["unlabelled", "labelled", "all"])
+    status = st.selectbox("Items", list(LabelState))
 filters = QueueFilter(source_type=None if source == "any" else source, status=status)
 
 
@@ -27,8 +27,8 @@ def _act(item_id: int, action: str) -> None:
         with session_scope() as session:
             decide(session, user, item_id, action, note=st.session_state.get("note") or None)
         st.session_state["note"] = ""
-        retrain = maybe_schedule_retrain()
-        flash(f"{action} recorded" + (f"; retraining as job #{retrain[0].id}" if retrain else ""))
+        retrain = session.info.get(RETRAIN_JOB)
+        flash(f"{action} recorded" + (f"; retraining as job #{retrain}" if retrain else ""))
     except CurationError as exc:
         flash(f"error: {exc}")
 

@@ -2,10 +2,11 @@
 
 import streamlit as st
 
+from curation.accounts.permissions import can
+from curation.enums import JobKind, Permission
 from curation.errors import CurationError
 from curation.fetch.ingest import failed_urls, recent_sources
-from curation.jobs import request
-from curation.permissions import Permission, can
+from curation.jobs.submit import submit_as
 from db.session import session_scope
 from pages.common import current_user, flash, show_flash, show_jobs
 
@@ -16,7 +17,7 @@ show_flash()
 
 def _fetch(urls: list[str]) -> None:
     try:
-        job, created = request(user, "ingest", {"urls": urls})
+        job, created = submit_as(user, JobKind.INGEST, {"urls": urls})
         flash(f"fetching {len(urls)} URL(s) as job #{job.id}" if created
               else f"job #{job.id} is already fetching these URLs")
     except CurationError as exc:
@@ -42,7 +43,7 @@ st.text_area("URLs, one a line: articles, company pages, RSS/Atom feeds, sitemap
 left, right = st.columns(2)
 left.button("Fetch", type="primary", on_click=_add, disabled=not allowed)
 right.button("Retry failed", on_click=_retry, disabled=not allowed)
-show_jobs(("ingest",))
+show_jobs((JobKind.INGEST,))
 
 with session_scope() as session:
     rows = recent_sources(session)

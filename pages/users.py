@@ -1,4 +1,4 @@
-"""Users (admins): who may log in, with which role. curation.users checks the role and writes
+"""Users (admins): who may log in, with which role. curation.accounts.users checks the role and writes
 the audit log for every change; this page only forwards the form and draws the result."""
 
 from collections.abc import Callable
@@ -6,11 +6,11 @@ from collections.abc import Callable
 import streamlit as st
 from sqlalchemy.orm import Session
 
-from curation.auth import TOKEN_KEY, current_actor
+from curation.accounts.auth import TOKEN_KEY, current_actor
+from curation.accounts.users import add_user, list_users, remove_user, set_password, set_role
+from curation.display.safe_text import md
 from curation.enums import Role
 from curation.errors import CurationError
-from curation.safe_text import md
-from curation.users import add_user, list_users, remove_user, set_password, set_role
 from db.session import session_scope
 
 actor = current_actor(st.session_state.get(TOKEN_KEY))

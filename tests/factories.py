@@ -72,10 +72,11 @@ def add_items(session: Any, n: int, *, start: int = 0, **fields: Any) -> list[in
 
 def add_active_model(session: Any, scores: dict[int, float], passage: str = "driving passage") -> int:
     """An active model version that scored the given items; returns its id."""
+    from curation.enums import ModelStatus
     from db.models import ModelVersion, Score
 
     version = ModelVersion(base_model="test", n_train=10, metrics={"f1": 0.9}, path="/nowhere",
-                           status="ready", active=True)
+                           status=ModelStatus.TRAINED, active=True)
     session.add(version)
     session.flush()
     session.add_all(Score(item_id=i, model_version_id=version.id, probability=p, passage=passage)

@@ -11,18 +11,19 @@ import time
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
-from email.utils import parsedate_to_datetime
 from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 from urllib.robotparser import RobotFileParser
 
 import certifi
 import urllib3
 from urllib3.exceptions import HTTPError as Urllib3Error
-from urllib3.exceptions import NewConnectionError, TimeoutError as Urllib3Timeout
+from urllib3.exceptions import NewConnectionError
+from urllib3.exceptions import TimeoutError as Urllib3Timeout
 
-from curation.errors import FetchError
+from curation.errors import FetchError, HTTPStatusError, RetryableError
 from curation.fetch.safety import Resolver, Target, check_url, system_resolver
 from curation.settings import Settings, get_settings
 
@@ -43,20 +44,6 @@ class Response:
     location: str | None = None  # set on redirects only
 
 
-class HTTPStatusError(FetchError):
-    """The server answered with an error status that retrying will not fix."""
-
-    def __init__(self, message: str, status: int) -> None:
-        super().__init__(message)
-        self.status = status
-
-
-class RetryableError(FetchError):
-    """A timeout, 429 or 5xx: worth another try after a wait."""
-
-    def __init__(self, message: str, retry_after: float | None = None) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
 
 
 def gunzip(body: bytes, url: str, cap: int) -> bytes:

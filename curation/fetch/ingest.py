@@ -10,8 +10,14 @@ that for all of them)."""
 
 import os
 import time
-from concurrent.futures import (FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor,
-                                ThreadPoolExecutor, wait)
+from concurrent.futures import (
+    FIRST_COMPLETED,
+    Executor,
+    Future,
+    ProcessPoolExecutor,
+    ThreadPoolExecutor,
+    wait,
+)
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from typing import Any
@@ -21,16 +27,17 @@ from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from curation.corpus.text import content_hash
+from curation.corpus.urls import canonicalize_url, youtube_video_id
 from curation.enums import FetchStatus, SourceType
-from curation.errors import CurationError, FetchError
+from curation.errors import FetchError, IngestInputError
 from curation.fetch.download import PAGE_TYPES, Downloader, Response
 from curation.fetch.feeds import feed_kind, feed_links
 from curation.fetch.web import extract_page
 from curation.fetch.youtube import SessionFactory, fetch_video
 from curation.progress import ProgressFn, no_progress
 from curation.settings import Settings, get_settings
-from curation.text import content_hash
-from curation.urls import canonicalize_url, youtube_video_id
+from db.lookups import rows_where_in
 from db.models import Item, utcnow
 from db.session import session_scope
 
@@ -38,11 +45,7 @@ RETRY_STATUSES = (FetchStatus.FAILED.value, FetchStatus.PENDING.value)
 # Fetched again whenever given: failures, imports without text, and feeds (for new entries).
 REFETCH_STATUSES = (*RETRY_STATUSES, FetchStatus.FEED.value)
 MAX_FEED_DEPTH = 2  # a sitemap index -> its sitemaps -> their pages
-CHUNK = 500  # URLs per existence query, well under SQLite's bound-parameter limit
 
-
-class IngestInputError(CurationError):
-    """No URLs, or lines that are not http(s) URLs; nothing was fetched or written."""
 
 
 @dataclass
@@ -59,7 +62,7 @@ class IngestResult:
 
 
 @dataclass(frozen=True)
-class Job:
+class FetchTask:
     url: str
     canonical: str
     item_id: int | None  # an existing failed/pending item to fill in
@@ -90,12 +93,9 @@ def _check_input(urls: list[str]) -> list[str]:
 
 def _existing(session: Session, canonicals: list[str]) -> dict[str, tuple[int, str]]:
     """(id, fetch_status) of the items we hold for these URLs, looked up in chunks."""
-    found = {}
-    for start in range(0, len(canonicals), CHUNK):
-        rows = session.execute(select(Item.canonical_url, Item.id, Item.fetch_status)
-                               .where(Item.canonical_url.in_(canonicals[start:start + CHUNK])))
-        found.update({url: (item_id, status) for url, item_id, status in rows})
-    return found
+    query = select(Item.canonical_url, Item.id, Item.fetch_status)
+    return {url: (item_id, status)
+            for url, item_id, status in rows_where_in(session, query, Item.canonical_url, canonicals)}
 
 
 def _is_page(response: Response) -> bool:
@@ -115,7 +115,7 @@ class _Run:
         self.result = IngestResult()
         self.seen_urls: set[str] = set()
         self.seen_hashes: dict[str, int] = {}
-        self.pending: dict[Future[Any], tuple[str, Job]] = {}
+        self.pending: dict[Future[Any], tuple[str, FetchTask]] = {}
         self.total = 0
         workers = settings.fetch_extract_workers or os.cpu_count() or 1
         self.threads = ThreadPoolExecutor(settings.fetch_concurrency, thread_name_prefix="fetch")
@@ -146,26 +146,26 @@ class _Run:
             if status and status not in REFETCH_STATUSES:
                 self.result.duplicates += 1
                 continue
-            self._submit(Job(url=url, canonical=canonical, item_id=item_id, depth=depth))
+            self._submit(FetchTask(url=url, canonical=canonical, item_id=item_id, depth=depth))
 
-    def _submit(self, job: Job) -> None:
+    def _submit(self, task: FetchTask) -> None:
         self.total += 1
-        video_id = youtube_video_id(job.url)
+        video_id = youtube_video_id(task.url)
         if video_id:
             future = self.threads.submit(self._video, video_id)
-            self.pending[future] = ("video", job)
+            self.pending[future] = ("video", task)
         else:
-            future = self.threads.submit(self._download, job)
-            self.pending[future] = ("download", job)
+            future = self.threads.submit(self._download, task)
+            self.pending[future] = ("download", task)
 
     def _video(self, video_id: str) -> dict[str, Any]:
         """In a download thread, within the per-host limit like any site."""
         with self.downloader.host_slot("www.youtube.com"):
             return fetch_video(video_id, self.settings, self.youtube_session)
 
-    def _download(self, job: Job) -> Response | dict[str, Any]:
+    def _download(self, task: FetchTask) -> Response | dict[str, Any]:
         """In a download thread; extracts right here when there is no process pool."""
-        response = self.downloader.get(job.url)
+        response = self.downloader.get(task.url)
         if self.processes is None and _is_page(response):
             return extract_page(response.body, response.url)
         return response
@@ -175,51 +175,51 @@ class _Run:
         while self.pending:
             done, _ = wait(self.pending, return_when=FIRST_COMPLETED)
             for future in done:
-                kind, job = self.pending.pop(future)
+                kind, task = self.pending.pop(future)
                 try:
-                    self._handle(kind, job, future.result())
+                    self._handle(kind, task, future.result())
                 except FetchError as exc:
-                    self._store_failure(job, str(exc))
+                    self._store_failure(task, str(exc))
                 except Exception as exc:  # one bad page must never abort the batch
-                    self._store_failure(job, f"unexpected {type(exc).__name__}: {exc}")
+                    self._store_failure(task, f"unexpected {type(exc).__name__}: {exc}")
 
-    def _handle(self, kind: str, job: Job, outcome: Response | dict[str, Any]) -> None:
+    def _handle(self, kind: str, task: FetchTask, outcome: Response | dict[str, Any]) -> None:
         if isinstance(outcome, dict):
-            self._store_page(job, outcome, SourceType.YOUTUBE if kind == "video" else SourceType.WEB)
+            self._store_page(task, outcome, SourceType.YOUTUBE if kind == "video" else SourceType.WEB)
             return
         if feed_kind(outcome.body):
-            self._expand(job, outcome)
+            self._expand(task, outcome)
         elif not _is_page(outcome):
-            raise FetchError(f"{job.url} is {outcome.content_type} but not an RSS/Atom feed or "
+            raise FetchError(f"{task.url} is {outcome.content_type} but not an RSS/Atom feed or "
                              "sitemap; only HTML pages and feeds are ingested")
         else:
             assert self.processes is not None  # without a pool, _download extracted already
             future = self.processes.submit(extract_page, outcome.body, outcome.url)
-            self.pending[future] = ("extract", job)
+            self.pending[future] = ("extract", task)
 
-    def _expand(self, job: Job, response: Response) -> None:
+    def _expand(self, task: FetchTask, response: Response) -> None:
         """A feed is not an item: its entries are. An item stored for the feed URL by a failed
         earlier try is marked as a feed, which is fetched again each time it is given."""
-        if job.depth >= MAX_FEED_DEPTH:
-            raise FetchError(f"{job.url} is a feed nested more than {MAX_FEED_DEPTH} levels deep")
+        if task.depth >= MAX_FEED_DEPTH:
+            raise FetchError(f"{task.url} is a feed nested more than {MAX_FEED_DEPTH} levels deep")
         links = feed_links(response.body, response.url, self.settings.fetch_feed_max_entries)
         self.total -= 1  # the feed is not an item; its entries are counted as they are queued
-        if job.item_id:
-            self._write(job, SourceType.WEB, {"fetch_status": FetchStatus.FEED.value,
+        if task.item_id:
+            self._write(task, SourceType.WEB, {"fetch_status": FetchStatus.FEED.value,
                                               "fetch_error": None})
-        self.progress(self.total - len(self.pending), None, f"{job.url}: {len(links)} entries")
-        self.add(links, depth=job.depth + 1)
+        self.progress(self.total - len(self.pending), None, f"{task.url}: {len(links)} entries")
+        self.add(links, depth=task.depth + 1)
 
     def _tick(self) -> None:
         self.progress(self.total - len(self.pending), self.total, "fetching")
 
-    def _write(self, job: Job, source_type: SourceType, values: dict[str, Any]) -> int | None:
+    def _write(self, task: FetchTask, source_type: SourceType, values: dict[str, Any]) -> int | None:
         """Update the failed/pending item for this URL, or add a new one; returns its id."""
         try:
             with session_scope() as session:
-                item = session.get(Item, job.item_id) if job.item_id else None
+                item = session.get(Item, task.item_id) if task.item_id else None
                 if item is None:
-                    item = Item(canonical_url=job.canonical, url=job.url,
+                    item = Item(canonical_url=task.canonical, url=task.url,
                                 source_type=source_type.value)
                     session.add(item)
                 for name, value in values.items():
@@ -229,38 +229,38 @@ class _Run:
                 item_id = item.id
         except IntegrityError:  # another ingest stored this URL meanwhile: keep theirs
             with session_scope() as session:
-                item_id = session.scalar(select(Item.id).where(Item.canonical_url == job.canonical))
+                item_id = session.scalar(select(Item.id).where(Item.canonical_url == task.canonical))
         self._tick()
         return item_id
 
-    def _store_failure(self, job: Job, reason: str) -> None:
+    def _store_failure(self, task: FetchTask, reason: str) -> None:
         self.result.failed += 1
         self.result.errors.append(reason)
-        source = SourceType.YOUTUBE if youtube_video_id(job.url) else SourceType.WEB
-        self._write(job, source, {"fetch_status": FetchStatus.FAILED.value, "fetch_error": reason})
+        source = SourceType.YOUTUBE if youtube_video_id(task.url) else SourceType.WEB
+        self._write(task, source, {"fetch_status": FetchStatus.FAILED.value, "fetch_error": reason})
 
-    def _store_page(self, job: Job, page: dict[str, Any], source_type: SourceType) -> None:
+    def _store_page(self, task: FetchTask, page: dict[str, Any], source_type: SourceType) -> None:
         text = page.pop("text")
         meta = {k: v for k, v in page.items() if v is not None}
         if len(text) < self.settings.fetch_min_chars:
             self.result.failed += 1
-            reason = (f"only {len(text)} characters of text found at {job.url} (minimum "
+            reason = (f"only {len(text)} characters of text found at {task.url} (minimum "
                       f"{self.settings.fetch_min_chars}, CURATION_FETCH_MIN_CHARS); the page may "
                       "need JavaScript, sit behind a login, or hold no article")
             self.result.errors.append(reason)
-            self._write(job, source_type, meta | {"fetch_status": FetchStatus.TOO_SHORT.value,
+            self._write(task, source_type, meta | {"fetch_status": FetchStatus.TOO_SHORT.value,
                                                   "fetch_error": reason, "text": None})
             return
         digest = content_hash(text)
-        twin = self._twin(digest, job.item_id)
+        twin = self._twin(digest, task.item_id)
         if twin:
             self.result.duplicates += 1
-            self._write(job, source_type, meta | {
+            self._write(task, source_type, meta | {
                 "fetch_status": FetchStatus.DUPLICATE.value, "text": None,
                 "fetch_error": f"same text as item {twin}; kept that one"})
             return
         self.result.fetched += 1
-        item_id = self._write(job, source_type, meta | {
+        item_id = self._write(task, source_type, meta | {
             "text": text, "content_hash": digest, "fetch_status": FetchStatus.OK.value,
             "fetch_error": None})
         if item_id:

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from curation.errors import FetchError
+from curation.errors import FetchError, UnsafeURLError
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Resolver = Callable[[str, int], list[str]]
@@ -21,9 +21,6 @@ ALLOWED_SCHEMES = ("http", "https")
 NAT64_PREFIXES = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
 IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
 
-
-class UnsafeURLError(FetchError):
-    """The URL's scheme or address is one we refuse to fetch."""
 
 
 @dataclass(frozen=True)

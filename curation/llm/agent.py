@@ -15,12 +15,18 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from curation.llm.pricing import Budget, BudgetExceeded, cost_usd
+from curation.errors import BudgetExceeded, LLMCallError
+from curation.llm.pricing import Budget, cost_usd
 from curation.llm.prompt import Prompt, new_tag, render
-from curation.llm.providers import LLMCallError, Provider, ToolCall, ToolResult, Turn
+from curation.llm.providers import Provider, ToolCall, ToolResult, Turn
 from curation.llm.tools import TOOLS, Document, ToolError, outline, read_metadata, run_tool
 from curation.llm.verdict import (
-    VERDICT_TOOL, Verdict, VerdictError, check_evidence, parse_verdict, verdict_schema,
+    VERDICT_TOOL,
+    Verdict,
+    VerdictError,
+    check_evidence,
+    parse_verdict,
+    verdict_schema,
 )
 from curation.task import Task
 

@@ -3,11 +3,7 @@ of one run."""
 
 import threading
 
-from curation.errors import ConfigError, CurationError
-
-
-class BudgetExceeded(CurationError):
-    """The run's spending cap is reached; no further call is started."""
+from curation.errors import BudgetExceeded, ConfigError
 
 
 def price_of(model: str, prices: dict[str, tuple[float, float]]) -> tuple[float, float]:

@@ -15,7 +15,7 @@ from typing import Any, Protocol, TypeVar
 import anthropic
 import openai
 
-from curation.errors import ConfigError, CurationError
+from curation.errors import ConfigError, LLMCallError
 from curation.settings import Settings
 
 MAX_RETRY_AFTER_S = 60.0  # a server asking for longer is treated as down for this call
@@ -46,14 +46,6 @@ class ToolResult:
 
 Message = str | Turn | list[ToolResult]
 
-
-class LLMCallError(CurationError):
-    """A call failed after its retries. fatal: the same call cannot work for any other document
-    either (bad key, unknown model, bad request), so the run stops."""
-
-    def __init__(self, message: str, fatal: bool = False) -> None:
-        super().__init__(message)
-        self.fatal = fatal
 
 
 class Provider(Protocol):

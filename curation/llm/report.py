@@ -8,10 +8,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from curation.labels import current_labels
 from curation.llm.latest import latest_assessment_id
 from curation.task import get_task
-from db.models import DECISION_THRESHOLD, LLMAssessment, Score
+from curation.triage.labels import current_labels
+from db.models import LLMAssessment, Score, says_positive
 from models.registry import active_version_id
 
 
@@ -31,7 +31,7 @@ def _classifier_labels(session: Session) -> tuple[int | None, dict[int, str]]:
     task = get_task()
     rows = session.execute(select(Score.item_id, Score.probability)
                            .where(Score.model_version_id == version)).all()
-    return version, {item_id: task.positive_label if p >= DECISION_THRESHOLD else task.negative_label
+    return version, {item_id: task.positive_label if says_positive(p) else task.negative_label
                      for item_id, p in rows}
 
 

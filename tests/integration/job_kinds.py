@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from curation.errors import CurationError
-from curation.jobs import KINDS, JobKindSpec
+from curation.jobs.catalog import KINDS, JobKindSpec
 from curation.progress import ProgressFn
 
 
@@ -36,15 +36,15 @@ def block(params: dict[str, Any], progress: ProgressFn) -> dict[str, Any]:
 
 
 TEST_KINDS = {
-    "record": JobKindSpec(record, frozenset({"log", "tag", "steps"}), per_params=True),
-    "fail": JobKindSpec(fail),
-    "block": JobKindSpec(block, frozenset({"started"})),
+    "record": JobKindSpec(f"{__name__}:record", frozenset({"log", "tag", "steps"}), per_params=True),
+    "fail": JobKindSpec(f"{__name__}:fail"),
+    "block": JobKindSpec(f"{__name__}:block", frozenset({"started"})),
 }
 
 if __name__ == "__main__":
     import logging
 
-    from curation.worker import run_worker
+    from curation.jobs.worker import run_worker
 
     logging.basicConfig(level=logging.INFO)
     KINDS.update(TEST_KINDS)

@@ -4,12 +4,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, text
 
-from curation.audit import list_audit
-from curation.auth import actor_for_token, login, logout
+from curation.accounts.audit import list_audit
+from curation.accounts.auth import actor_for_token, close_session, open_session
+from curation.accounts.permissions import Actor
+from curation.accounts.users import add_user, list_users, remove_user, set_password, set_role
 from curation.enums import AuditAction, Role
 from curation.errors import LoginFailed, NotLoggedIn, PermissionDenied, UserError
-from curation.permissions import Actor
-from curation.users import add_user, list_users, remove_user, set_password, set_role
 from db.models import User
 from db.session import session_scope
 from tests.factories import run_cli, run_cli_input
@@ -26,7 +26,7 @@ def _add(name: str, role: Role = Role.CURATOR, password: str = PASSWORD) -> None
 
 def _login(name: str, password: str = PASSWORD, now: datetime = T0) -> str:
     with session_scope() as session:
-        return login(session, name, password, now=now)
+        return open_session(session, name, password, now=now)
 
 
 def _actor(token: str, now: datetime = T0) -> Actor:
@@ -111,7 +111,7 @@ def test_a_login_lasts_until_it_expires_or_the_user_logs_out(db_url: str) -> Non
         _actor(token, T0 + timedelta(hours=12))
     second = _login("ada")
     with session_scope() as session:
-        logout(session, second)
+        close_session(session, second)
     with pytest.raises(NotLoggedIn, match="this login has ended"):
         _actor(second)
     with pytest.raises(NotLoggedIn, match="not logged in"):

@@ -7,12 +7,13 @@ import pytest
 from sqlalchemy import func, select
 
 from curation.errors import ModelError
-from curation.importing import import_file
+from curation.files.importing import import_file
 from db.models import ModelVersion, Score
 from db.session import session_scope
-from models import registry
+from models import promotion, registry
 from models.base import PACKAGED_MODEL, load_base
-from models.scoring import load_path, rescore_all, score_texts, score_unscored, scorer_description
+from models.loading import load_path
+from models.scoring import rescore_all, score_texts, score_unscored
 from models.training import train
 from tests.factories import ACCEPT_WORDS, REJECT_WORDS, labelled_rows, make_row, write_jsonl
 from tests.model_fixtures import small_model_settings, tiny_modernbert  # noqa: F401
@@ -23,6 +24,11 @@ pytestmark = pytest.mark.usefixtures("small_model_settings")
 def _import(tmp_path: Path, rows: list[dict], name: str = "rows.jsonl") -> None:
     with session_scope() as session:
         import_file(session, write_jsonl(tmp_path / name, rows))
+
+
+def active_scorer() -> str:
+    with session_scope() as session:
+        return registry.scorer_description(session)
 
 
 def _versions() -> int:
@@ -44,7 +50,7 @@ def test_train_save_load_score_round_trip(db_url: str, tmp_path: Path, tiny_mode
         assert set(active.metrics["holdout"]["confusion_matrix"]) == {"tn", "fp", "fn", "tp"}
     scored = score_unscored()
     assert scored["scored"] == 18 and scored["version_id"] == result["version_id"]
-    assert "trained classifier" in scorer_description()
+    assert "trained classifier" in active_scorer()
     with session_scope() as session:
         stored = {s.item_id: s for s in session.scalars(select(Score))}
     accept, reject = f"Story 0. {ACCEPT_WORDS}", f"Story 15. {REJECT_WORDS}"
@@ -88,10 +94,10 @@ def test_promotion_gate_refuses_a_worse_version_unless_forced_and_rollback_resto
         candidate.metrics = {**candidate.metrics, "holdout": {**candidate.metrics["holdout"], "f1": -1.0}}
     with pytest.raises(ModelError, match=r"holdout F1 -1.000, worse than the active version \d+ .* --force"):
         with session_scope() as session:
-            registry.promote(session, second["version_id"])
+            promotion.promote(session, second["version_id"])
     with session_scope() as session:
         assert registry.active_version(session).id == first["version_id"]
-        registry.promote(session, second["version_id"], force=True)
+        promotion.promote(session, second["version_id"], force=True)
     with session_scope() as session:
         assert registry.active_version(session).id == second["version_id"]
         registry.rollback(session, first["version_id"])
@@ -138,7 +144,7 @@ def test_cold_start_scores_by_similarity_to_labelled_examples_and_says_so(
     with session_scope() as session:
         probabilities = dict(session.execute(select(Score.item_id, Score.probability)).all())
     assert probabilities[3] > 0.5 > probabilities[4]
-    assert "cold start" in scorer_description()
+    assert "cold start" in active_scorer()
 
 
 def test_no_labels_at_all_is_a_clear_error(home: Path) -> None:

@@ -8,10 +8,10 @@ import threading
 
 import pytest
 
-from curation.errors import FetchError
+from curation.errors import FetchError, UnsafeURLError
 from curation.fetch import download
 from curation.fetch.download import Downloader
-from curation.fetch.safety import UnsafeURLError, check_url
+from curation.fetch.safety import check_url
 from curation.settings import Settings
 from tests.site import Site, article
 

@@ -3,10 +3,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from curation.corpus.stats import collection_stats
 from curation.errors import ImportFileError
-from curation.exporting import export_items
-from curation.importing import import_file
-from curation.stats import collection_stats
+from curation.files.exporting import export_items
+from curation.files.importing import import_file
 from db.models import Decision, Item
 from db.session import session_scope
 from tests.factories import make_row, write_csv, write_jsonl

@@ -228,7 +228,7 @@ def test_cli_ingest_scores_new_items_when_a_model_is_active(
     from typer.testing import CliRunner
 
     from curation.cli import app
-    from curation.importing import import_file
+    from curation.files.importing import import_file
     from db.migrate import upgrade
     from models.scoring import score_unscored
 

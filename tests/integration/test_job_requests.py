@@ -1,11 +1,11 @@
 import pytest
 from sqlalchemy import func, select
 
-from curation.audit import list_audit
+from curation.accounts.audit import list_audit
+from curation.accounts.permissions import LOCAL_ADMIN, Actor
 from curation.enums import Role
 from curation.errors import PermissionDenied
-from curation.jobs import request
-from curation.permissions import LOCAL_ADMIN, Actor
+from curation.jobs.submit import submit_as
 from db.models import Job
 from db.session import session_scope
 from tests.factories import add_items, run_cli
@@ -20,9 +20,9 @@ def test_a_viewer_may_not_start_jobs_and_a_curators_retrain_is_audited(db_url: s
     viewer, curator = Actor("vera", Role.VIEWER), Actor("cora", Role.CURATOR)
     for kind in ("ingest", "train"):
         with pytest.raises(PermissionDenied, match="'vera' with role 'viewer' may not"):
-            request(viewer, kind, {"urls": ["https://e.org/"]} if kind == "ingest" else None)
+            submit_as(viewer, kind, {"urls": ["https://e.org/"]} if kind == "ingest" else None)
     assert _jobs() == 0
-    job, created = request(curator, "train")
+    job, created = submit_as(curator, "train")
     assert created and job.kind == "train"
     with session_scope() as session:
         entries = list_audit(session, LOCAL_ADMIN)

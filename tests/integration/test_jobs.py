@@ -16,31 +16,39 @@ import pytest
 import redis
 from sqlalchemy import func, select
 
-from curation import jobs
-from curation.audit import list_audit
+from curation.accounts.audit import list_audit
+from curation.accounts.permissions import LOCAL_ADMIN
 from curation.enums import JobStatus
 from curation.errors import ConfigError, JobError
-from curation.importing import import_file
-from curation.permissions import LOCAL_ADMIN
+from curation.files.importing import import_file
+from curation.jobs import catalog, runner, store, triggers
+from curation.jobs.broker import get_broker
+from curation.jobs.submit import submit
+from curation.jobs.worker import parse_cron, requeue_lost_jobs, scheduled_huey
 from curation.settings import get_settings
-from curation.worker import get_queue, parse_cron, requeue_lost_jobs
 from db.models import Item, Job, ModelVersion
 from db.session import session_scope
 from tests.factories import REPO, make_row, run_cli, write_jsonl
-from tests.site import Site, article
 from tests.integration.job_kinds import TEST_KINDS
 from tests.model_fixtures import small_model_settings, tiny_modernbert  # noqa: F401
+from tests.site import Site, article
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+def forget_queue() -> None:
+    """Build Huey (and its schedules) afresh from the settings of this test."""
+    get_broker.cache_clear()
+    scheduled_huey.cache_clear()
 
 
 @pytest.fixture(autouse=True)
 def test_kinds(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     for kind, spec in TEST_KINDS.items():
-        monkeypatch.setitem(jobs.KINDS, kind, spec)
-    get_queue.cache_clear()
+        monkeypatch.setitem(catalog.KINDS, kind, spec)
+    forget_queue()
     yield
-    get_queue.cache_clear()
+    forget_queue()
 
 
 @pytest.fixture
@@ -55,9 +63,9 @@ def redis_queue(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     monkeypatch.setenv("CURATION_REDIS_URL", REDIS_URL)
     monkeypatch.setenv("CURATION_QUEUE_NAME", name)
     get_settings.cache_clear()
-    get_queue.cache_clear()
+    forget_queue()
     yield name
-    get_queue().huey.storage.flush_all()
+    get_broker().huey.storage.flush_all()
     for key in client.scan_iter(match=f"*{name}*"):
         client.delete(key)
     assert not list(client.scan_iter(match=f"*{name}*"))
@@ -65,14 +73,14 @@ def redis_queue(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
 
 def drain() -> None:
     """What a worker does, in this process: take each queued task and execute it."""
-    huey = get_queue().huey
+    huey = get_broker().huey
     while (task := huey.dequeue()) is not None:
         huey.execute(task)
 
 
 def job(job_id: int) -> Job:
     with session_scope() as session:
-        found = jobs.get_job(session, job_id)
+        found = store.get_job(session, job_id)
     assert found is not None
     return found
 
@@ -110,7 +118,7 @@ def stop(worker: subprocess.Popen[str]) -> None:
 
 
 def test_jobs_table_mirrors_progress_and_result(db_url: str, tmp_path: Path) -> None:
-    submitted, created = jobs.submit("record", {"log": str(tmp_path / "log"), "tag": "a", "steps": 4})
+    submitted, created = submit("record", {"log": str(tmp_path / "log"), "tag": "a", "steps": 4})
     assert created and submitted.status == JobStatus.QUEUED
 
     drain()
@@ -119,37 +127,37 @@ def test_jobs_table_mirrors_progress_and_result(db_url: str, tmp_path: Path) -> 
     assert finished.status == JobStatus.DONE
     assert (finished.done, finished.total, finished.message) == (4, 4, "step 4 of 4")
     assert finished.result == {"tag": "a", "steps": 4}
-    assert finished.worker == jobs.worker_id()
+    assert finished.worker == store.worker_id()
     assert finished.started_at is not None and finished.finished_at is not None
     with session_scope() as session:
-        assert [j.id for j in jobs.list_jobs(session)] == [submitted.id]
+        assert [j.id for j in store.list_jobs(session)] == [submitted.id]
 
 
 def test_failed_job_keeps_the_error_and_frees_the_kind(db_url: str) -> None:
-    first, _ = jobs.submit("fail")
+    first, _ = submit("fail")
     drain()
 
     failed = job(first.id)
     assert failed.status == JobStatus.FAILED
     assert failed.error == "CurationError: the test kind failed on purpose"
     assert (failed.done, failed.total) == (1, 2)
-    again, created = jobs.submit("fail")
+    again, created = submit("fail")
     assert created and again.id != first.id
 
 
 def test_retrain_requested_twice_is_queued_once(db_url: str) -> None:
-    first, created = jobs.submit("train", {"promote": True})
-    second, created_again = jobs.submit("train")
+    first, created = submit("train", {"promote": True})
+    second, created_again = submit("train")
 
     assert created and not created_again
     assert second.id == first.id and second.status == JobStatus.QUEUED
     assert job_count() == 1
-    assert get_queue().huey.pending_count() == 1
+    assert get_broker().huey.pending_count() == 1
 
 
 def test_racing_submitters_create_one_job(db_url: str) -> None:
     with ThreadPoolExecutor(max_workers=8) as pool:
-        results = list(pool.map(lambda _: jobs.submit("train"), range(8)))
+        results = list(pool.map(lambda _: submit("train"), range(8)))
 
     assert sum(created for _, created in results) == 1
     assert len({submitted.id for submitted, _ in results}) == 1
@@ -158,10 +166,10 @@ def test_racing_submitters_create_one_job(db_url: str) -> None:
 
 def test_a_job_delivered_twice_runs_once(db_url: str, tmp_path: Path) -> None:
     log = tmp_path / "log"
-    submitted, _ = jobs.submit("record", {"log": str(log), "tag": "once"})
+    submitted, _ = submit("record", {"log": str(log), "tag": "once"})
 
-    jobs.run_job(submitted.id)
-    jobs.run_job(submitted.id)
+    runner.run_job(submitted.id)
+    runner.run_job(submitted.id)
 
     assert log.read_text() == "once\n"
     assert job(submitted.id).status == JobStatus.DONE
@@ -179,10 +187,10 @@ def test_bad_job_requests_are_refused_and_queue_nothing(
     db_url: str, kind: str, params: dict[str, object], message: str
 ) -> None:
     with pytest.raises(JobError, match=message.replace("[", r"\[").replace("{", r"\{")):
-        jobs.submit(kind, params)
+        submit(kind, params)
 
     assert job_count() == 0
-    assert get_queue().huey.pending_count() == 0
+    assert get_broker().huey.pending_count() == 0
 
 
 def test_retrain_is_queued_after_every_n_labels(db_url: str, tmp_path: Path,
@@ -194,19 +202,19 @@ def test_retrain_is_queued_after_every_n_labels(db_url: str, tmp_path: Path,
         import_file(session, write_jsonl(tmp_path / "a.jsonl", rows))
         # the cold-start scorer is rebuilt as labels come in; that is not a training
         session.add(ModelVersion(base_model="packaged", n_train=2, path="x", status="cold_start"))
-    assert jobs.maybe_schedule_retrain() is None
+    assert triggers.maybe_schedule_retrain() is None
 
     with session_scope() as session:
         import_file(session, write_jsonl(tmp_path / "b.jsonl", [make_row(3, "accept"), make_row(4, None)]))
-        assert jobs.labels_since_last_training(session) == 3
-    scheduled = jobs.maybe_schedule_retrain()
+        assert triggers.labels_since_last_training(session) == 3
+    scheduled = triggers.maybe_schedule_retrain()
 
     assert scheduled is not None
     train_job, created = scheduled
     assert created and train_job.kind == "train" and train_job.params == {"promote": True}
     with session_scope() as session:
-        assert jobs.labels_since_last_training(session) == 0
-    assert jobs.maybe_schedule_retrain() is None
+        assert triggers.labels_since_last_training(session) == 0
+    assert triggers.maybe_schedule_retrain() is None
 
 
 def test_retrain_every_n_labels_can_be_switched_off(db_url: str, tmp_path: Path,
@@ -216,7 +224,7 @@ def test_retrain_every_n_labels_can_be_switched_off(db_url: str, tmp_path: Path,
     with session_scope() as session:
         import_file(session, write_jsonl(tmp_path / "a.jsonl", [make_row(n) for n in range(5)]))
 
-    assert jobs.maybe_schedule_retrain() is None
+    assert triggers.maybe_schedule_retrain() is None
     assert job_count() == 0
 
 
@@ -241,7 +249,7 @@ def signal_worker(worker: subprocess.Popen[str], signum: int = signal.SIGKILL) -
 def block_in_a_worker(tmp_path: Path) -> tuple[Job, subprocess.Popen[str]]:
     """A job that blocks, already running in a fresh worker process."""
     started = tmp_path / "started"
-    blocked, _ = jobs.submit("block", {"started": str(started)})
+    blocked, _ = submit("block", {"started": str(started)})
     worker = start_worker()
     try:
         wait_for(started.exists, "the job to start")
@@ -259,7 +267,7 @@ def test_a_killed_workers_job_is_failed_with_the_reason_and_run_once_more(
     try:
         signal_worker(worker)
         assert job(blocked.id).status == JobStatus.RUNNING  # nobody has noticed yet
-        again, created = jobs.submit("block", blocked.params)
+        again, created = submit("block", blocked.params)
         assert not created and again.id == blocked.id  # still holds its kind until found dead
 
         worker = start_worker()  # fails the job and runs it again, until killed too
@@ -279,7 +287,7 @@ def test_a_killed_workers_job_is_failed_with_the_reason_and_run_once_more(
     assert (f"it was already the second try of job {first.id}, so it is not run again; "
             "submit it again (python -m curation jobs submit block)") in second.error
     assert second_try(second.id) is None and job_count() == 2  # no third try
-    assert jobs.submit("record", {"log": str(tmp_path / "log"), "tag": "x"})[1]
+    assert submit("record", {"log": str(tmp_path / "log"), "tag": "x"})[1]
 
 
 def test_a_worker_stopped_with_sigterm_fails_its_running_job_with_the_reason(
@@ -304,7 +312,7 @@ def test_two_workers_on_redis_run_each_job_exactly_once(
     try:
         for path in logs:  # both consuming before any job exists, so both take part
             wait_for(lambda: "Huey consumer started" in path.read_text(), f"the worker in {path}")
-        submitted = [jobs.submit("record", {"log": str(log), "tag": f"t{n}", "steps": 2})[0]
+        submitted = [submit("record", {"log": str(log), "tag": f"t{n}", "steps": 2})[0]
                      for n in range(40)]
         ids = [s.id for s in submitted]
 
@@ -323,7 +331,7 @@ def test_two_workers_on_redis_run_each_job_exactly_once(
         assert finished.status == JobStatus.DONE, finished.error
         assert (finished.done, finished.total) == (2, 2)
     assert len({job(s.id).worker for s in submitted}) == 2
-    assert get_queue().huey.pending_count() == 0
+    assert get_broker().huey.pending_count() == 0
 
 
 def test_cli_submits_once_and_lists_jobs(db_url: str) -> None:
@@ -355,7 +363,7 @@ def test_cli_refuses_bad_params_and_writes_nothing(db_url: str) -> None:
 def test_an_ingest_job_fetches_the_urls_and_records_the_summary(db_url: str, site: Site) -> None:
     url = site.add("/blog/launch", body=article("How we shipped our support assistant"))
     missing = site.add("/blog/gone", status=404, body="gone")
-    submitted, _ = jobs.submit("ingest", {"urls": [url, missing], "allow_private_hosts": True})
+    submitted, _ = submit("ingest", {"urls": [url, missing], "allow_private_hosts": True})
 
     drain()
 
@@ -378,24 +386,24 @@ def test_an_unreachable_redis_is_a_clear_error_and_the_job_does_not_block_its_ki
 
     with pytest.raises(JobError, match=r"could not put job \d+ \(train\) on the queue 'curation': .*"
                                        r"check that Redis at CURATION_REDIS_URL is running, or unset it"):
-        jobs.submit("train")
+        submit("train")
 
     with session_scope() as session:
-        [failed] = jobs.list_jobs(session)
+        [failed] = store.list_jobs(session)
     assert failed.status == JobStatus.FAILED and failed.error.startswith("could not queue: ")
     monkeypatch.delenv("CURATION_REDIS_URL")
     get_settings.cache_clear()
-    get_queue.cache_clear()
-    assert jobs.submit("train")[1]
+    forget_queue()
+    assert submit("train")[1]
 
 
 def test_a_queued_job_whose_message_was_lost_is_requeued_and_runs_once(
     db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     log = tmp_path / "log"
-    lost, _ = jobs.submit("record", {"log": str(log), "tag": "lost"})
-    waiting, _ = jobs.submit("record", {"log": str(log), "tag": "waiting"})
-    huey = get_queue().huey
+    lost, _ = submit("record", {"log": str(log), "tag": "lost"})
+    waiting, _ = submit("record", {"log": str(log), "tag": "waiting"})
+    huey = get_broker().huey
     huey.dequeue()  # the first job's message disappears (a Redis restart, a worker crash)
     monkeypatch.setenv("CURATION_JOB_STALE_AFTER_S", "0.000001")
     get_settings.cache_clear()
@@ -417,7 +425,7 @@ def test_a_reason_job_assesses_items_with_the_llm(db_url: str, monkeypatch: pyte
             monkeypatch.setenv(key, value)
         get_settings.cache_clear()
         llm.script = [reply("Enough evidence.", verdict("accept"))]
-        submitted, _ = jobs.submit("reason", {"limit": 5})
+        submitted, _ = submit("reason", {"limit": 5})
         drain()
 
     finished = job(submitted.id)
@@ -433,7 +441,7 @@ def test_a_train_job_that_promotes_queues_a_rescore_that_scores_everything(
 
     with session_scope() as session:
         import_file(session, write_jsonl(tmp_path / "rows.jsonl", labelled_rows(6, 6) + [make_row(900, None)]))
-    train_job, _ = jobs.submit("train", {"base_model": tiny_modernbert, "promote": True})
+    train_job, _ = submit("train", {"base_model": tiny_modernbert, "promote": True})
 
     drain()
 
@@ -450,12 +458,12 @@ def test_schedules_fire_at_their_times_and_can_be_switched_off(
 ) -> None:
     from datetime import datetime
 
-    from curation.worker import reread_feeds
+    from curation.jobs.worker import reread_feeds
 
     def due(hour: int, minute: int) -> list[str]:
         get_settings.cache_clear()
-        get_queue.cache_clear()
-        return sorted(task.name for task in get_queue().huey.read_periodic(datetime(2026, 1, 5, hour, minute)))
+        forget_queue()
+        return sorted(task.name for task in scheduled_huey().read_periodic(datetime(2026, 1, 5, hour, minute)))
 
     monkeypatch.setenv("CURATION_RETRAIN_CRON", "0 3 * * *")
     monkeypatch.setenv("CURATION_FEED_URLS", '["https://example.com/feed.xml"]')
@@ -465,7 +473,7 @@ def test_schedules_fire_at_their_times_and_can_be_switched_off(
     assert due(4, 0) == ["check_jobs"]
     reread_feeds()
     with session_scope() as session:
-        [feed_job] = jobs.list_jobs(session)
+        [feed_job] = store.list_jobs(session)
     assert (feed_job.kind, feed_job.params) == ("ingest", {"urls": ["https://example.com/feed.xml"]})
 
     monkeypatch.setenv("CURATION_RETRAIN_CRON", "")

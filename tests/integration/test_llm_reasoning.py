@@ -10,12 +10,11 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from curation.corpus.text import content_hash
 from curation.enums import FetchStatus, SourceType
-from curation.errors import ConfigError
-from curation.llm.providers import LLMCallError
+from curation.errors import ConfigError, LLMCallError
 from curation.llm.reasoning import reason_items
 from curation.settings import get_settings
-from curation.text import content_hash
 from db.models import Item, LLMAssessment
 from db.session import session_scope
 from tests.factories import run_cli

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from curation.enums import FetchStatus, SourceType
+from curation.enums import FetchStatus, ModelStatus, SourceType
 from curation.llm.report import agreement_report
 from db.models import Decision, Item, LLMAssessment, ModelVersion, Score
 from db.session import session_scope
@@ -45,8 +45,8 @@ def test_agreement_rates_cost_and_latency_per_thousand_items(db_url: str) -> Non
         # LLM: right on a and b, wrong on c; c's later failed retry does not replace its verdict.
         session.add_all([assessment(a, "accept"), assessment(b, "reject"), assessment(c, "reject"),
                          assessment(c, None, cost=0.002, error="timed out"), assessment(d, "accept")])
-        old = ModelVersion(base_model="x", n_train=1, path="p", status="ready", active=False)
-        active = ModelVersion(base_model="x", n_train=2, path="q", status="ready", active=True)
+        old = ModelVersion(base_model="x", n_train=1, path="p", status=ModelStatus.TRAINED, active=False)
+        active = ModelVersion(base_model="x", n_train=2, path="q", status=ModelStatus.TRAINED, active=True)
         session.add_all([old, active])
         session.flush()
         session.add_all([Score(item_id=a, model_version_id=active.id, probability=0.9),

@@ -5,9 +5,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select, update
 
-from curation.queue import QueueError, QueueFilter, decide, next_item, undo
+from curation.accounts.permissions import Actor
 from curation.enums import Role
-from curation.permissions import Actor
+from curation.errors import QueueError
+from curation.triage.queue import QueueFilter, decide, next_item, undo
 from db.models import Decision, Lease
 from db.session import session_scope
 from tests.factories import add_active_model, add_assessment, add_items, run_cli
@@ -167,8 +168,8 @@ def test_cli_next_decide_undo_share_the_queue(db_url: str) -> None:
 
 
 def test_a_viewer_cannot_take_or_decide_items_and_decisions_are_audited(db_url: str) -> None:
-    from curation.audit import list_audit
-    from curation.permissions import LOCAL_ADMIN, PermissionDenied
+    from curation.accounts.audit import list_audit
+    from curation.accounts.permissions import LOCAL_ADMIN, PermissionDenied
 
     with session_scope() as session:
         (item,) = add_items(session, 1)

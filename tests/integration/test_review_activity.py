@@ -1,8 +1,8 @@
-from curation.activity import decisions_per_day, time_per_decision
+from curation.accounts.permissions import Actor
 from curation.enums import Role
-from curation.permissions import Actor
-from curation.queue import decide, relabel
-from curation.review import model_mistakes, suspect_labels
+from curation.triage.activity import decisions_per_day, time_per_decision
+from curation.triage.mistakes import model_mistakes, suspect_labels
+from curation.triage.queue import decide, relabel
 from db.session import session_scope
 from tests.factories import add_active_model, add_assessment, add_items
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, update
 
-from curation.audit import list_audit, record
-from curation.permissions import LOCAL_ADMIN
+from curation.accounts.audit import list_audit, record
+from curation.accounts.permissions import LOCAL_ADMIN
 from curation.redaction import MASK, install_log_redaction, redact
 from curation.settings import get_settings
 from db.migrate import upgrade

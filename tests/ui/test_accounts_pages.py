@@ -5,11 +5,11 @@ import pytest
 from streamlit import config
 from streamlit.testing.v1 import AppTest
 
-from curation.auth import TOKEN_KEY, log_in
+from curation.accounts.auth import TOKEN_KEY, log_in
+from curation.accounts.permissions import Actor
+from curation.accounts.users import add_user
 from curation.enums import Role
-from curation.permissions import Actor
 from curation.settings import get_settings
-from curation.users import add_user
 from db.migrate import upgrade
 from db.session import session_scope
 from tests.factories import REPO, shown

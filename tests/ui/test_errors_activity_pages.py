@@ -1,8 +1,8 @@
 from sqlalchemy import select
 
+from curation.accounts.permissions import Actor
 from curation.enums import Role
-from curation.permissions import Actor
-from curation.queue import decide
+from curation.triage.queue import decide
 from db.models import Decision
 from db.session import session_scope
 from tests.factories import add_active_model, add_items

@@ -1,6 +1,6 @@
 from pathlib import Path
 
-from curation.importing import import_file
+from curation.files.importing import import_file
 from db.session import session_scope
 from tests.factories import make_row, write_jsonl
 

@@ -1,8 +1,8 @@
 from sqlalchemy import select
 
+from curation.accounts.permissions import Actor
+from curation.display.safe_text import md
 from curation.enums import Role
-from curation.permissions import Actor
-from curation.safe_text import md
 from db.models import Item, Job
 from db.session import session_scope
 from tests.factories import add_items

@@ -3,7 +3,7 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from curation.audit import record
+from curation.accounts.audit import record
 from db.migrate import upgrade
 from db.session import session_scope
 from tests.factories import REPO, rendered
@@ -16,7 +16,7 @@ def _item_view(payloads: list[str]) -> None:
     """An item drawn the way pages draw untrusted content: title, link, LLM text, article text."""
     import streamlit as st
 
-    from curation.safe_text import md, md_line, md_link
+    from curation.display.safe_text import md, md_line, md_link
 
     for payload in payloads:
         st.subheader(md_line(payload))

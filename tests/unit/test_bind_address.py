@@ -1,7 +1,7 @@
 import pytest
 
+from curation.accounts.binding import check_bind_address
 from curation.errors import BindRefused
-from curation.security import check_bind_address
 
 
 @pytest.mark.parametrize("host", ["127.0.0.1", "127.0.0.2", "localhost", "::1", "[::1]"])

@@ -1,4 +1,4 @@
-from curation.highlight import find_spans, highlighted_html
+from curation.display.highlight import find_spans, highlighted_html
 
 
 def test_evidence_is_found_across_line_wraps_and_case() -> None:

@@ -1,7 +1,7 @@
 import pytest
 
-from curation.errors import ConfigError
-from curation.llm.pricing import Budget, BudgetExceeded, cost_usd, price_of
+from curation.errors import BudgetExceeded, ConfigError
+from curation.llm.pricing import Budget, cost_usd, price_of
 from curation.llm.prompt import load_prompt
 from curation.llm.tools import Document, ToolError, outline, read_section, run_tool, search
 from curation.task import Task

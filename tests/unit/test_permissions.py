@@ -1,8 +1,8 @@
 import pytest
 
-from curation.enums import Role
+from curation.accounts.permissions import Actor, can, require
+from curation.enums import Permission, Role
 from curation.errors import PermissionDenied
-from curation.permissions import Actor, Permission, can, require
 
 CURATOR_ACTIONS = {Permission.VIEW, Permission.DECIDE, Permission.RELABEL, Permission.RETRAIN,
                    Permission.ADD_SOURCES}

@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 
 from curation.errors import ImportFileError
-from curation.rows import Row, RowError, read_rows
+from curation.files.rows import Row, RowError, read_rows
 from tests.factories import make_row, write_jsonl
 
 

@@ -2,7 +2,7 @@ import re
 
 import pytest
 
-from curation.safe_text import md, md_line, md_link, one_line, safe_url
+from curation.display.safe_text import md, md_line, md_link, one_line, safe_url
 from tests.factories import rendered, shown
 
 # Things fetched pages, titles and LLM output could carry to run script or fake the UI.

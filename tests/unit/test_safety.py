@@ -3,8 +3,9 @@
 import pytest
 import urllib3
 
+from curation.errors import UnsafeURLError
 from curation.fetch.download import Downloader
-from curation.fetch.safety import UnsafeURLError, check_url
+from curation.fetch.safety import check_url
 from curation.settings import Settings
 
 FAKE_DNS = {

@@ -1,4 +1,4 @@
-from curation.text import content_hash, split_header
+from curation.corpus.text import content_hash, split_header
 
 
 def test_title_url_header_is_split_from_the_body() -> None:

@@ -1,6 +1,6 @@
 import pytest
 
-from curation.urls import canonicalize_url, youtube_video_id
+from curation.corpus.urls import canonicalize_url, youtube_video_id
 
 
 @pytest.mark.parametrize(

@@ -12,16 +12,17 @@ from typing import Any
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
+from curation.corpus.text import content_hash, split_header
+from curation.corpus.urls import canonicalize_url
 from curation.enums import IMPORT_CURATOR, FetchStatus, SourceType
 from curation.errors import ImportFileError
+from curation.files.rows import Row, RowError, read_rows
 from curation.progress import ProgressFn, no_progress
-from curation.rows import Row, RowError, read_rows
 from curation.task import get_task
-from curation.text import content_hash, split_header
-from curation.urls import canonicalize_url
+from db.lookups import rows_where_in
 from db.models import Decision, Item, utcnow
 
-CHUNK = 500  # rows per existence query and insert; well under SQLite's bound-parameter limit
+CHUNK = 500  # rows per insert; well under SQLite's bound-parameter limit
 MAX_LISTED_ERRORS = 20
 
 
@@ -92,10 +93,7 @@ def _validate(path: Path, skip_invalid: bool) -> tuple[list[tuple[dict[str, Any]
 
 
 def _existing(session: Session, column: Any, values: set[str]) -> set[str]:
-    found: set[str] = set()
-    for chunk in _chunks(values, CHUNK):
-        found.update(session.scalars(select(column).where(column.in_(chunk))))
-    return found
+    return {value for (value,) in rows_where_in(session, select(column), column, values)}
 
 
 def _drop_duplicates(session: Session, records: list[tuple[dict[str, Any], str | None]]):

@@ -5,7 +5,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from curation.labels import current_labels
+from curation.triage.labels import current_labels
 from db.models import Decision, Item, ModelVersion
 
 

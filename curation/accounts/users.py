@@ -9,10 +9,10 @@ from argon2 import PasswordHasher
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from curation.audit import record
-from curation.enums import AuditAction, Role
+from curation.accounts.audit import record
+from curation.accounts.permissions import HasRole, require
+from curation.enums import AuditAction, Permission, Role
 from curation.errors import UserError
-from curation.permissions import HasRole, Permission, require
 from db.models import LoginSession, User, utcnow
 
 HASHER = PasswordHasher()

@@ -5,25 +5,10 @@ hidden button is never the only guard: the check holds for the pages, the CLI an
 """
 
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Protocol
 
-from curation.enums import Role
+from curation.enums import Permission, Role
 from curation.errors import PermissionDenied
-
-
-class Permission(StrEnum):
-    VIEW = "view items, queue, models and stats"
-    DECIDE = "accept, reject or skip items"
-    RELABEL = "change an item's label"
-    RETRAIN = "retrain the classifier"
-    ADD_SOURCES = "add sources and fetch, score or reason about them"
-    MANAGE_USERS = "add, remove and change users"
-    CHANGE_SETTINGS = "change settings"
-    PROMOTE = "promote a model version"
-    ROLLBACK = "roll back to an earlier model version"
-    VIEW_AUDIT = "read and export the audit log"
-
 
 _VIEWER = frozenset({Permission.VIEW})
 _CURATOR = _VIEWER | {Permission.DECIDE, Permission.RELABEL, Permission.RETRAIN, Permission.ADD_SOURCES}

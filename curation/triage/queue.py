@@ -9,39 +9,38 @@ not grow with the number of items."""
 import random
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
-from typing import Any, Literal
+from typing import Any
 
 from sqlalchemy import Select, and_, delete, exists, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, aliased
 
-from curation.audit import record
-from curation.enums import Action, AuditAction
-from curation.errors import CurationError
+from curation.accounts.audit import record
+from curation.accounts.permissions import HasRole, require
+from curation.enums import Action, AuditAction, LabelState, Permission, QueueStrategy
+from curation.errors import QueueError
+from curation.jobs.triggers import maybe_schedule_retrain
 from curation.llm.latest import latest_assessment_id
-from curation.permissions import HasRole, Permission, require
 from curation.settings import get_settings
 from curation.task import get_task
+from curation.triage.labels import stands
 from db.models import (
-    DECISION_THRESHOLD,
     SCORE_MARGIN,
     Decision,
     Item,
     Lease,
     LLMAssessment,
     Score,
+    says_positive,
     utcnow,
 )
+from db.session import after_commit
 from models.registry import active_version_id
 
-STRATEGIES = ("uncertainty", "disagreement", "newest", "random")
+RETRAIN_JOB = "retrain_job"  # session.info key: the retrain a committed decision queued
 CANDIDATES = 20  # items fetched per attempt; a claim lost to another curator tries the next one
-Status = Literal["unlabelled", "labelled", "all"]
 
-
-class QueueError(CurationError):
-    """A queue request that cannot be served as asked."""
 
 
 @dataclass(frozen=True)
@@ -49,7 +48,7 @@ class QueueFilter:
     source_type: str | None = None
     published_from: date | None = None
     published_to: date | None = None
-    status: Status = "unlabelled"
+    status: LabelState = LabelState.UNLABELLED
 
 
 @dataclass
@@ -75,8 +74,7 @@ class ServedItem:
 
 
 def _is_labelled() -> Any:
-    return exists().where(Decision.item_id == Item.id, Decision.undone_at.is_(None),
-                          Decision.label != Action.SKIP.value)
+    return exists().where(Decision.item_id == Item.id, stands(Decision))
 
 
 def eligible_items(curator: str, filters: QueueFilter, now: datetime) -> Select:
@@ -90,9 +88,9 @@ def eligible_items(curator: str, filters: QueueFilter, now: datetime) -> Select:
         ~exists().where(other.item_id == Item.id, other.expires_at > now, other.curator != curator)
         .correlate(Item),
     )
-    if filters.status == "unlabelled":
+    if filters.status == LabelState.UNLABELLED:
         query = query.where(~_is_labelled())
-    elif filters.status == "labelled":
+    elif filters.status == LabelState.LABELLED:
         query = query.where(_is_labelled())
     if filters.source_type:
         query = query.where(Item.source_type == filters.source_type)
@@ -111,7 +109,7 @@ def _disagrees(session: Session, ids: list[int], version_id: int) -> set[int]:
         .join(LLMAssessment, LLMAssessment.id == latest_assessment_id(Score.item_id))
         .where(Score.item_id.in_(ids), Score.model_version_id == version_id)
     )
-    return {item_id for item_id, p, verdict in rows if (p >= DECISION_THRESHOLD) != (verdict == positive)}
+    return {item_id for item_id, p, verdict in rows if says_positive(p) != (verdict == positive)}
 
 
 def closest_to_threshold(eligible: Select, version_id: int) -> Select:
@@ -141,12 +139,12 @@ def _by_disagreement(session: Session, eligible: Select, version_id: int | None)
     if version_id is None:
         return []
     positive = get_task().positive_label
-    says_positive = LLMAssessment.verdict == positive
+    llm_positive = LLMAssessment.verdict == positive
     rows = session.execute(
-        eligible.add_columns(Score.probability, says_positive)
+        eligible.add_columns(Score.probability, llm_positive)
         .join(Score, and_(Score.item_id == Item.id, Score.model_version_id == version_id))
         .join(LLMAssessment, LLMAssessment.id == latest_assessment_id(Item.id))
-        .where((Score.probability >= DECISION_THRESHOLD) != says_positive)
+        .where(says_positive(Score.probability) != llm_positive)
         .limit(CANDIDATES * 5)
     ).all()
     return [r[0] for r in sorted(rows, key=lambda r: -abs(r[1] - float(r[2])))][:CANDIDATES]
@@ -161,11 +159,11 @@ def _at_random(session: Session, eligible: Select) -> list[int]:
 
 
 def _candidates(session: Session, strategy: str, eligible: Select, version_id: int | None) -> list[int]:
-    if strategy == "uncertainty":
+    if strategy == QueueStrategy.UNCERTAINTY:
         return _by_uncertainty(session, eligible, version_id)
-    if strategy == "disagreement":
+    if strategy == QueueStrategy.DISAGREEMENT:
         return _by_disagreement(session, eligible, version_id)
-    if strategy == "newest":
+    if strategy == QueueStrategy.NEWEST:
         return list(session.scalars(eligible.order_by(Item.id.desc()).limit(CANDIDATES)))
     return _at_random(session, eligible)
 
@@ -217,14 +215,15 @@ def _serve(session: Session, item_id: int, curator: str, version_id: int | None)
     )
 
 
-def next_item(session: Session, who: HasRole, *, strategy: str = "uncertainty",
+def next_item(session: Session, who: HasRole, *, strategy: str = QueueStrategy.UNCERTAINTY,
               filters: QueueFilter = QueueFilter()) -> ServedItem | None:
     """Lease and return the next item for who, or None when nothing is left for them.
     A curator who already holds a live lease gets that item again (a reload loses nothing)."""
     require(who, Permission.DECIDE)
     curator = who.name
-    if strategy not in STRATEGIES:
-        raise QueueError(f"unknown queue strategy {strategy!r}; use one of {', '.join(STRATEGIES)}")
+    if strategy not in set(QueueStrategy):
+        raise QueueError(f"unknown queue strategy {strategy!r}; use one of "
+                         f"{', '.join(QueueStrategy)}")
     now = utcnow()
     version_id = active_version_id(session)
     eligible = eligible_items(curator, filters, now)
@@ -253,9 +252,19 @@ def decide(session: Session, who: HasRole, item_id: int, action: str, *,
            seconds: float | None = None, note: str | None = None) -> Decision:
     """Record who's label (or skip) for item_id and release its lease. The decision keeps the
     score and LLM verdict that were served with the item; a decision on an item nobody holds
-    (a relabel) records the current ones. Refused while another curator holds the item."""
+    (a relabel) records the current ones. Refused while another curator holds the item. Once
+    committed, the retrain rule runs (see _follow_up)."""
     require(who, Permission.DECIDE)
-    return _record_decision(session, who.name, item_id, action, seconds, note, AuditAction.DECIDE)
+    decision = _record_decision(session, who.name, item_id, action, seconds, note, AuditAction.DECIDE)
+    after_commit(session, lambda: _follow_up(session))
+    return decision
+
+
+def _follow_up(session: Session) -> None:
+    """Once a decision is committed: queue a retrain if enough labels came in since the last
+    one. The job (or None) is left in session.info[RETRAIN_JOB] for the caller to report."""
+    scheduled = maybe_schedule_retrain()
+    session.info[RETRAIN_JOB] = scheduled[0].id if scheduled else None
 
 
 def relabel(session: Session, who: HasRole, item_id: int, label: str, note: str | None = None) -> Decision:

@@ -13,12 +13,12 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from curation.audit import record
+from curation.accounts.audit import record
+from curation.accounts.permissions import LOCAL_ADMIN, Actor
+from curation.accounts.users import HASHER
 from curation.enums import AuditAction, Role
 from curation.errors import LoginFailed, NotLoggedIn
-from curation.permissions import LOCAL_ADMIN, Actor
 from curation.settings import get_settings
-from curation.users import HASHER
 from db.models import LoginSession, User, utcnow
 from db.session import session_scope
 
@@ -26,7 +26,7 @@ TOKEN_KEY = "auth_token"
 _DUMMY_HASH = HASHER.hash("not a password of anyone")
 
 
-def login(session: Session, name: str, password: str, now: datetime | None = None) -> str:
+def open_session(session: Session, name: str, password: str, now: datetime | None = None) -> str:
     """Check the password and start a login session; returns its token. The failure count is
     committed before LoginFailed is raised, so a failed attempt still counts."""
     now = now or utcnow()
@@ -57,7 +57,7 @@ def login(session: Session, name: str, password: str, now: datetime | None = Non
     return token
 
 
-def logout(session: Session, token: str) -> None:
+def close_session(session: Session, token: str) -> None:
     session.execute(delete(LoginSession).where(LoginSession.token_hash == _digest(token)))
 
 
@@ -91,14 +91,14 @@ def current_actor(token: str | None) -> Actor:
 
 
 def log_in(name: str, password: str) -> str:
-    """login() in a transaction of its own, for the login page; returns the token."""
+    """open_session() in a transaction of its own, for the login page; returns the token."""
     with session_scope() as session:
-        return login(session, name, password)
+        return open_session(session, name, password)
 
 
 def log_out(token: str) -> None:
     with session_scope() as session:
-        logout(session, token)
+        close_session(session, token)
 
 
 def _count_failure(session: Session, user: User, now: datetime) -> None:

@@ -1,10 +1,18 @@
 """Current labels, derived from the append-only decisions: the latest decision of an item that
 is not undone and is not a skip. Never stored, so an undo or a relabel cannot leave it stale."""
 
+from typing import Any
+
 from sqlalchemy import Subquery, func, select
 
 from curation.enums import Action
 from db.models import Decision
+
+
+def stands(decision: Any) -> Any:
+    """SQL condition: this decision (the Decision class or an alias of it) is a label that
+    counts: not undone and not a skip."""
+    return decision.undone_at.is_(None) & (decision.label != Action.SKIP.value)
 
 
 def current_labels() -> Subquery:
@@ -19,7 +27,7 @@ def current_labels() -> Subquery:
             .over(partition_by=Decision.item_id, order_by=Decision.id.desc())
             .label("rank"),
         )
-        .where(Decision.undone_at.is_(None), Decision.label != Action.SKIP.value)
+        .where(stands(Decision))
         .subquery("ranked_decisions")
     )
     return (

@@ -13,8 +13,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from curation.accounts.permissions import HasRole, require
+from curation.enums import Permission
 from curation.errors import CurationError
-from curation.permissions import HasRole, Permission, require
 from curation.redaction import redact_value
 from db.models import AuditEntry
 

@@ -6,13 +6,12 @@ from typing import Any
 from sqlalchemy import Select, and_, select
 from sqlalchemy.orm import Session
 
-from curation.labels import current_labels
+from curation.enums import MistakeKind
 from curation.llm.latest import latest_assessment_id
 from curation.task import get_task
-from db.models import DECISION_THRESHOLD, Item, LLMAssessment, Score
+from curation.triage.labels import current_labels
+from db.models import Item, LLMAssessment, Score, says_positive
 from models.registry import active_version_id
-
-MISTAKE_KINDS = ("false_positive", "false_negative")
 
 
 def _labelled_and_scored(version_id: int) -> Select:
@@ -28,19 +27,19 @@ def _labelled_and_scored(version_id: int) -> Select:
 
 def model_mistakes(session: Session, kind: str, limit: int = 200) -> list[dict[str, Any]]:
     """Items the active model gets wrong against the current curator label, worst first."""
-    if kind not in MISTAKE_KINDS:
-        raise ValueError(f"kind must be one of {MISTAKE_KINDS}, not {kind!r}")
+    if kind not in set(MistakeKind):
+        raise ValueError(f"kind must be one of {', '.join(MistakeKind)}, not {kind!r}")
     version_id = active_version_id(session)
     if version_id is None:
         return []
     task = get_task()
     query = _labelled_and_scored(version_id)
-    if kind == "false_positive":
+    if kind == MistakeKind.FALSE_POSITIVE:
         query = query.where(query.selected_columns.label == task.negative_label,
-                            Score.probability >= DECISION_THRESHOLD).order_by(Score.probability.desc())
+                            says_positive(Score.probability)).order_by(Score.probability.desc())
     else:
         query = query.where(query.selected_columns.label == task.positive_label,
-                            Score.probability < DECISION_THRESHOLD).order_by(Score.probability)
+                            ~says_positive(Score.probability)).order_by(Score.probability)
     return [dict(row._mapping) for row in session.execute(query.limit(limit))]
 
 

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from curation.errors import CurationError
-from curation.labels import current_labels
+from curation.triage.labels import current_labels
 from db.models import Item
 
 FORMATS = ("jsonl", "csv")

@@ -1,0 +1,38 @@
+"""What each job kind does: one domain call each. Only the worker imports this module (through
+catalog targets), so the heavy domain (torch, trafilatura) loads where the work runs."""
+
+from typing import Any
+
+from curation.enums import JobKind
+from curation.jobs.submit import submit
+from curation.llm.reasoning import reason_items
+from curation.pipeline import ingest_and_score
+from curation.progress import ProgressFn
+from models.scoring import rescore_all, score_unscored
+from models.training import train as train_model
+
+
+def ingest(params: dict[str, Any], progress: ProgressFn) -> dict[str, Any]:
+    return ingest_and_score(params["urls"], allow_private_hosts=params.get("allow_private_hosts"),
+                            progress=progress)
+
+
+def score(params: dict[str, Any], progress: ProgressFn) -> dict[str, Any]:
+    return score_unscored(progress=progress)
+
+
+def rescore(params: dict[str, Any], progress: ProgressFn) -> dict[str, Any]:
+    return rescore_all(progress=progress)
+
+
+def reason(params: dict[str, Any], progress: ProgressFn) -> dict[str, Any]:
+    return reason_items(limit=params.get("limit"), progress=progress)
+
+
+def train(params: dict[str, Any], progress: ProgressFn) -> dict[str, Any]:
+    """Train; a promoted model makes every stored score stale, so queue a rescore."""
+    result = train_model(**params, progress=progress)
+    if result.get("promoted"):
+        follow_up, _ = submit(JobKind.RESCORE)
+        result = {**result, "rescore_job": follow_up.id}
+    return result

@@ -1,0 +1,38 @@
+"""Rules that queue jobs by themselves: a retrain once enough new labels have come in."""
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from curation.enums import JobKind, ModelStatus
+from curation.jobs.submit import submit
+from curation.settings import get_settings
+from curation.triage.labels import stands
+from db.models import Decision, Job, ModelVersion
+from db.session import session_scope
+
+
+def labels_since_last_training(session: Session) -> int:
+    """Labels (not skips, not undone) given since the newest trained model version or train job
+    (cold-start versions do not count: they are rebuilt as labels come in, not trained)."""
+    newest = [
+        session.scalar(select(func.max(ModelVersion.created_at)).where(
+            ModelVersion.status == ModelStatus.TRAINED)),
+        session.scalar(select(func.max(Job.created_at)).where(Job.kind == JobKind.TRAIN)),
+    ]
+    since = max((moment for moment in newest if moment is not None), default=None)
+    query = select(func.count(Decision.id)).where(stands(Decision))
+    if since is not None:
+        query = query.where(Decision.created_at > since)
+    return session.scalar(query) or 0
+
+
+def maybe_schedule_retrain() -> tuple[Job, bool] | None:
+    """Queue a retrain once CURATION_RETRAIN_EVERY_LABELS new labels exist. Call it after a
+    decision is committed (it writes in its own transaction); returns what submit() returns, or
+    None when no retrain is due."""
+    every = get_settings().retrain_every_labels
+    if every <= 0:
+        return None
+    with session_scope() as session:
+        due = labels_since_last_training(session) >= every
+    return submit(JobKind.TRAIN, {"promote": True}) if due else None
