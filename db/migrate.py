@@ -19,13 +19,13 @@ def _config() -> Config:
     return config
 
 
-def upgrade(url: str | None = None) -> str:
-    """Bring the schema to the newest revision; returns that revision."""
+def upgrade(url: str | None = None) -> str | None:
+    """Bring the schema to the newest revision; returns the revision the database now records."""
     config = _config()
     with get_engine(url).begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
-    return head_revision()
+    return current_revision(url)
 
 
 def head_revision() -> str:
