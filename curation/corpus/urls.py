@@ -38,8 +38,8 @@ def youtube_video_id(url: str) -> str | None:
 
 def canonicalize_url(url: str) -> str:
     """Every YouTube link to a video becomes https://www.youtube.com/watch?v=ID. Otherwise:
-    lower-case scheme and host, drop default ports, fragments and tracking parameters, sort
-    the remaining query, and drop a trailing slash (but keep the root path as "/")."""
+    lower-case scheme and host, drop user:password@, default ports, fragments and tracking
+    parameters, sort the remaining query, and drop a trailing slash (but keep the root path as "/")."""
     video_id = youtube_video_id(url)
     if video_id:
         return f"https://www.youtube.com/watch?v={video_id}"
@@ -49,9 +49,16 @@ def canonicalize_url(url: str) -> str:
     netloc = host
     if parts.port and parts.port != DEFAULT_PORTS.get(scheme):
         netloc = f"{host}:{parts.port}"
-    if parts.username:
-        netloc = f"{parts.username}@{netloc}"
     path = parts.path.rstrip("/") or "/"
     query = sorted((k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
                    if not _is_tracking(k))
     return urlunsplit((scheme, netloc, path, urlencode(query), ""))
+
+
+def without_userinfo(url: str) -> str:
+    """url without its user:password@ part, otherwise as given: the URL we store and show. A
+    password in a link would otherwise sit in the database and on the Sources page."""
+    parts = urlsplit(url.strip())
+    if "@" not in parts.netloc:
+        return url.strip()
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))

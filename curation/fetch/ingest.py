@@ -28,7 +28,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from curation.corpus.text import content_hash
-from curation.corpus.urls import canonicalize_url, youtube_video_id
+from curation.corpus.urls import canonicalize_url, without_userinfo, youtube_video_id
 from curation.enums import FetchStatus, SourceType
 from curation.errors import FetchError, IngestInputError
 from curation.fetch.download import PAGE_TYPES, Downloader, Response
@@ -85,7 +85,7 @@ def _check_input(urls: list[str]) -> list[str]:
         if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
             bad.append(line)
     if bad:
-        listed = ", ".join(repr(b) for b in bad[:10])
+        listed = ", ".join(repr(without_userinfo(b)) for b in bad[:10])
         raise IngestInputError(f"{len(bad)} line(s) are not http(s) URLs: {listed}; nothing was "
                                "fetched. Give full links such as https://example.com/post")
     return lines
@@ -130,14 +130,15 @@ class _Run:
         self.downloader.close()
 
     def add(self, urls: list[str], depth: int = 0) -> None:
-        """Queue URLs not seen in this run; those we already have count as duplicates."""
+        """Queue URLs not seen in this run; those we already have count as duplicates. A
+        user:password@ in a link is dropped before anything is fetched, stored or reported."""
         fresh: dict[str, str] = {}
         for url in urls:
             canonical = canonicalize_url(url)
             if canonical in self.seen_urls or canonical in fresh:
                 self.result.duplicates += 1
             else:
-                fresh[canonical] = url
+                fresh[canonical] = without_userinfo(url)
         self.seen_urls.update(fresh)
         with session_scope() as session:
             existing = _existing(session, list(fresh))

@@ -13,7 +13,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from curation.corpus.text import content_hash, split_header
-from curation.corpus.urls import canonicalize_url
+from curation.corpus.urls import canonicalize_url, without_userinfo
 from curation.enums import IMPORT_CURATOR, FetchStatus, SourceType
 from curation.errors import ImportFileError
 from curation.files.rows import Row, RowError, read_rows
@@ -52,7 +52,8 @@ def _chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
 
 def _to_record(row: Row) -> dict[str, Any]:
     header_title, header_url, body = split_header(row.text)
-    url = row.meta.url or header_url
+    given = row.meta.url or header_url
+    url = without_userinfo(given) if given else None
     has_text = bool(body.strip())
     return {
         "url": url,

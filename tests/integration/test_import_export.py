@@ -105,3 +105,11 @@ def test_csv_with_meta_columns_imports_like_jsonl(db_url: str, tmp_path: Path) -
     bad = write_csv(tmp_path / "bad.csv", [make_row(5), {"text": "x", "answer": "yes"}])
     with pytest.raises(ImportFileError, match=r"bad.csv:3: answer: unknown label 'yes'"):
         _import(bad)
+
+
+def test_a_password_in_an_imported_url_is_not_stored(db_url: str, tmp_path: Path) -> None:
+    row = make_row(1, url="https://reader:hunter2@example.com/posts/1")
+    _import(write_jsonl(tmp_path / "a.jsonl", [row, make_row(2, url="https://example.com/posts/1")]))
+    with session_scope() as session:
+        stored = session.execute(select(Item.url, Item.canonical_url)).all()
+    assert stored == [("https://example.com/posts/1", "https://example.com/posts/1")]

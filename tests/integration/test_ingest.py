@@ -157,6 +157,16 @@ def test_lines_that_are_not_urls_stop_the_batch_before_anything_is_written(db_ur
     assert items() == {}
 
 
+def test_a_password_in_a_link_is_neither_stored_nor_listed(db_url: str, site: Site) -> None:
+    good = site.add("/blog/private", body=article("Private"))
+    with_password = good.replace("://", "://reader:hunter2@")
+    ingest([with_password, with_password.replace("/blog/private", "/gone")])
+    with session_scope() as session:
+        rows = recent_sources(session, limit=10)
+    assert sorted(row["url"] for row in rows) == sorted([good, site.url + "/gone"])
+    assert "hunter2" not in repr(rows) and "hunter2" not in repr(list(items()))
+
+
 def test_recent_sources_lists_what_was_fetched_and_why_it_failed(db_url: str, site: Site) -> None:
     good = site.add("/blog/good", body=article("Good"))
     ingest([good, site.url + "/gone"])

@@ -1,6 +1,6 @@
 import pytest
 
-from curation.corpus.urls import canonicalize_url, youtube_video_id
+from curation.corpus.urls import canonicalize_url, without_userinfo, youtube_video_id
 
 
 @pytest.mark.parametrize(
@@ -50,3 +50,14 @@ def test_every_youtube_link_form_is_one_video(url: str) -> None:
 ])
 def test_youtube_links_that_are_not_one_video_stay_ordinary_urls(url: str) -> None:
     assert youtube_video_id(url) is None
+
+
+@pytest.mark.parametrize("url", ["https://user:s3cret@example.com/a", "https://user@example.com/a",
+                                 "https://:s3cret@Example.com:443/a/", "https://a:b@c@example.com/a"])
+def test_credentials_in_a_link_are_no_part_of_its_canonical_form(url: str) -> None:
+    assert canonicalize_url(url) == "https://example.com/a"
+
+
+def test_the_stored_url_loses_its_credentials_and_keeps_the_rest() -> None:
+    assert without_userinfo("http://u:pw@Example.com:8080/A?x=1#f") == "http://Example.com:8080/A?x=1#f"
+    assert without_userinfo(" https://example.com/a ") == "https://example.com/a"
