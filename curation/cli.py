@@ -49,11 +49,13 @@ def import_(
 
     with session_scope() as session:
         if if_empty and item_count(session):
-            emit({"imported": 0, "labelled": 0, "duplicates": 0, "skipped": [], "seconds": 0.0})
+            emit({"imported": 0, "labelled": 0, "duplicates": 0, "skipped": [], "warnings": [], "seconds": 0.0})
             return
         result = import_file(session, file, skip_invalid=skip_invalid, progress=stderr_progress())
     for error in result.skipped:
         print(f"skipped {error.describe(file)}", file=sys.stderr)
+    for warning in result.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     emit(result.summary(file))
 
 

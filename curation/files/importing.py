@@ -16,7 +16,7 @@ from curation.corpus.text import content_hash, split_header
 from curation.corpus.urls import canonicalize_url, without_userinfo
 from curation.enums import IMPORT_CURATOR, FetchStatus, SourceType
 from curation.errors import ImportFileError
-from curation.files.rows import Row, RowError, read_rows
+from curation.files.rows import CSV_COLUMNS, Row, RowError, ignored_columns, read_rows
 from curation.progress import ProgressFn, no_progress
 from curation.task import get_task
 from db.lookups import rows_where_in
@@ -32,6 +32,7 @@ class ImportResult:
     labelled: int = 0
     duplicates: int = 0
     skipped: list[RowError] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
     def summary(self, path: Path) -> dict[str, Any]:
@@ -40,6 +41,7 @@ class ImportResult:
             "labelled": self.labelled,
             "duplicates": self.duplicates,
             "skipped": [e.describe(path) for e in self.skipped],
+            "warnings": self.warnings,
             "seconds": round(self.seconds, 3),
         }
 
@@ -123,6 +125,9 @@ def import_file(session: Session, path: Path, *, skip_invalid: bool = False,
     records, errors = _validate(path, skip_invalid)
     unique = _drop_duplicates(session, records)
     result = ImportResult(duplicates=len(records) - len(unique), skipped=errors)
+    if ignored := ignored_columns(path):
+        result.warnings.append(f"{path}: column(s) {', '.join(map(repr, ignored))} ignored; import "
+                               f"reads {', '.join(CSV_COLUMNS)}")
     now = utcnow()
     for chunk in _chunks(unique, CHUNK):
         ids = session.scalars(

@@ -14,6 +14,8 @@ from pydantic import BaseModel, ConfigDict, StrictStr, ValidationError, field_va
 from curation.errors import ImportFileError
 
 META_FIELDS = ("url", "title", "published_date", "author")
+CSV_COLUMNS = ("text", "meta", "answer", *META_FIELDS)
+ENCODING = "utf-8-sig"  # UTF-8, with or without the byte-order mark spreadsheet programs write
 csv.field_size_limit(sys.maxsize)  # articles are far longer than csv's 128 KB default
 
 
@@ -77,7 +79,7 @@ def _explain(exc: ValidationError) -> str:
 
 
 def _jsonl_records(path: Path) -> Iterator[tuple[int, Any]]:
-    with path.open(encoding="utf-8") as handle:
+    with path.open(encoding=ENCODING) as handle:
         for number, line in enumerate(handle, start=1):
             if not line.strip():
                 continue
@@ -87,16 +89,36 @@ def _jsonl_records(path: Path) -> Iterator[tuple[int, Any]]:
                 yield number, RowError(line=number, reason=f"invalid JSON: {exc.msg}")
 
 
+def _csv_header(path: Path) -> list[str]:
+    with path.open(encoding=ENCODING, newline="") as handle:
+        header = next(csv.reader(handle), None) or []
+    if "text" not in header:
+        raise ImportFileError(f"{path}: the CSV header has no 'text' column; expected "
+                              "text,meta,answer or text,url,title,published_date,author,answer")
+    return header
+
+
+def ignored_columns(path: Path) -> list[str]:
+    """The CSV header's columns that import does not read (none for JSONL), to warn about:
+    a misspelt 'answr' column would otherwise lose every label without a word."""
+    if path.suffix.lower() != ".csv":
+        return []
+    return [name for name in _csv_header(path) if name not in CSV_COLUMNS]
+
+
 def _csv_records(path: Path) -> Iterator[tuple[int, Any]]:
-    """CSV rows take meta as a JSON column, or its fields as columns of their own."""
-    with path.open(encoding="utf-8", newline="") as handle:
-        reader = csv.DictReader(handle)
-        if not reader.fieldnames or "text" not in reader.fieldnames:
-            raise ImportFileError(f"{path}: the CSV header has no 'text' column; expected "
-                                  "text,meta,answer or text,url,title,published_date,author,answer")
-        for record in reader:
-            number = reader.line_num
-            record = {k: (v if v != "" else None) for k, v in record.items() if k is not None}
+    """CSV rows take meta as a JSON column, or its fields as columns of their own. A record is
+    numbered by the line it starts on: a quoted field may span many lines."""
+    header = _csv_header(path)
+    with path.open(encoding=ENCODING, newline="") as handle:
+        reader = csv.reader(handle)
+        next(reader)
+        end = reader.line_num
+        for values in reader:
+            number, end = end + 1, reader.line_num
+            if not values:
+                continue
+            record = {k: (v if v != "" else None) for k, v in zip(header, values, strict=False)}
             try:
                 meta = json.loads(record["meta"]) if record.get("meta") else {}
             except json.JSONDecodeError as exc:
@@ -105,6 +127,17 @@ def _csv_records(path: Path) -> Iterator[tuple[int, Any]]:
             if isinstance(meta, dict):
                 meta |= {k: record[k] for k in META_FIELDS if record.get(k) is not None}
             yield number, {"text": record.get("text"), "meta": meta, "answer": record.get("answer")}
+
+
+def _first_undecodable_line(path: Path) -> int:
+    """The number of the first line that is not UTF-8; only read once decoding has failed."""
+    with path.open("rb") as handle:
+        for number, line in enumerate(handle, start=1):
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError:
+                return number
+    return 1
 
 
 def read_rows(path: Path) -> Iterator[tuple[int, Row | RowError]]:
@@ -127,4 +160,5 @@ def read_rows(path: Path) -> Iterator[tuple[int, Row | RowError]]:
                 except ValidationError as exc:
                     yield number, RowError(line=number, reason=_explain(exc))
     except UnicodeDecodeError as exc:
-        raise ImportFileError(f"{path}: not UTF-8 text ({exc.reason}); save it as UTF-8") from exc
+        raise ImportFileError(f"{path}:{_first_undecodable_line(path)}: not UTF-8 text ({exc.reason}); "
+                              "save the file as UTF-8") from exc

@@ -76,3 +76,14 @@ def test_train_score_evaluate_from_the_command_line_say_which_model_is_used(
     code, out, _ = run_cli("evaluate", str(write_jsonl(tmp_path / "eval.jsonl", labelled_rows(3, 3, start=50))))
     assert code == 0 and list(out) == ["n", "accuracy", "precision", "recall", "f1"] and out["n"] == 6
 
+
+
+def test_import_warns_about_csv_columns_it_ignores(home: Path, tmp_path: Path) -> None:
+    path = tmp_path / "rows.csv"
+    path.write_text("\ufefftext,answr\nSome text,accept\n", encoding="utf-8")
+    run_cli("init")
+    code, out, err = run_cli("import", str(path))
+    assert code == 0 and out["imported"] == 1 and out["labelled"] == 0
+    assert out["warnings"] == [f"{path}: column(s) 'answr' ignored; import reads "
+                               "text, meta, answer, url, title, published_date, author"]
+    assert f"warning: {path}: column(s) 'answr' ignored" in err
