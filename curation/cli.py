@@ -407,12 +407,16 @@ def agreement() -> None:
 
 
 def main() -> None:
-    from curation.redaction import install_log_redaction
+    """Every error leaves masked (curation.redaction): on stderr, written through a redacting
+    stream, and in the JSON line, so a provider error echoing a key prints no key."""
+    from curation.redaction import RedactedStream, install_log_redaction, redact
 
+    sys.stderr = RedactedStream(sys.stderr)  # type: ignore[assignment]
     try:
         install_log_redaction()
         app()
     except CurationError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        emit({"error": str(exc)})
+        message = redact(str(exc))
+        print(f"error: {message}", file=sys.stderr)
+        emit({"error": message})
         sys.exit(1)

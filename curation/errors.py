@@ -76,7 +76,7 @@ class QueueError(CurationError):
 
 class LLMCallError(CurationError):
     """A call failed after its retries. fatal: the same call cannot work for any other document
-    either (bad key, unknown model, bad request), so the run stops."""
+    either (refused key, unknown model), so the run stops."""
 
     def __init__(self, message: str, fatal: bool = False) -> None:
         super().__init__(message)

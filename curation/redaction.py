@@ -4,8 +4,9 @@ key; install_log_redaction() applies it to every log record this process creates
 
 import logging
 import re
-from typing import Any
+from typing import Any, TextIO
 
+from curation.errors import ConfigError
 from curation.settings import get_settings
 
 MASK = "[redacted]"
@@ -22,8 +23,13 @@ KEY_SHAPES = re.compile(
 
 
 def redact(text: str) -> str:
-    """text with known secret values and key-shaped strings replaced by [redacted]."""
-    for value in sorted(get_settings().secret_values(), key=len, reverse=True):
+    """text with known secret values and key-shaped strings replaced by [redacted]. Where the
+    secrets cannot be read (the error being reported may be that), key shapes are still masked."""
+    try:
+        known = get_settings().secret_values()
+    except ConfigError:
+        known = set()
+    for value in sorted(known, key=len, reverse=True):
         text = text.replace(value, MASK)
     return KEY_SHAPES.sub(MASK, text)
 
@@ -57,3 +63,18 @@ def install_log_redaction() -> None:
     secrets file is a clear error at start rather than a failure inside some log call."""
     get_settings().secret_values()
     logging.setLogRecordFactory(_redacting_factory)
+
+
+class RedactedStream:
+    """A text stream that masks secrets in whatever is written to it. The CLI writes stderr
+    through one, so progress, warnings, errors and the traceback of an unexpected failure (an
+    SDK error echoing the request's Authorization header) all reach the terminal masked."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+
+    def write(self, text: str) -> int:
+        return self.stream.write(redact(text))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.stream, name)

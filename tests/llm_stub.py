@@ -30,6 +30,7 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     hang: bool = False
     delay_s: float = 0.0  # simulated model latency, for bench/llm.py; tests leave it at 0
+    echo_key: bool = False  # an error body that quotes the request's key headers, as some proxies do
 
 
 def tool(name: str, arguments: dict[str, Any] | str | None = None) -> Tool:
@@ -40,9 +41,9 @@ def reply(text: str = "", *tools: Tool, usage: tuple[int, int] = (1000, 100)) ->
     return Reply(text, list(tools), usage)
 
 
-def error(status: int, retry_after: float | None = None) -> Reply:
+def error(status: int, retry_after: float | None = None, echo_key: bool = False) -> Reply:
     headers = {} if retry_after is None else {"retry-after": str(retry_after)}
-    return Reply(status=status, headers=headers)
+    return Reply(status=status, headers=headers, echo_key=echo_key)
 
 
 HANG = Reply(hang=True)
@@ -73,6 +74,10 @@ def _openai(r: Reply, n: int) -> dict[str, Any]:
                          "finish_reason": "tool_calls" if r.tools else "stop"}],
             "usage": {"prompt_tokens": r.usage[0], "completion_tokens": r.usage[1],
                       "total_tokens": sum(r.usage)}}
+
+
+def _echo(headers: Any) -> str:
+    return f" for Authorization: {headers.get('authorization')}, x-api-key: {headers.get('x-api-key')}"
 
 
 class StubLLM:
@@ -128,7 +133,7 @@ class StubLLM:
                 if r.status != 200:
                     payload: dict[str, Any] = {"type": "error", "error": {
                         "type": "rate_limit_error" if r.status == 429 else "api_error",
-                        "message": f"stub status {r.status}"}}
+                        "message": f"stub status {r.status}" + (_echo(self.headers) if r.echo_key else "")}}
                 elif self.path.endswith("/v1/messages"):
                     payload = _anthropic(r, n)
                 elif self.path.endswith("/chat/completions"):

@@ -19,6 +19,9 @@ from curation.errors import ConfigError, LLMCallError
 from curation.settings import Settings
 
 MAX_RETRY_AFTER_S = 60.0  # a server asking for longer is treated as down for this call
+# A refused key (401/403) or an unknown model (404) fails every document alike, so the run stops;
+# a 400 or 422 is about this one request (its document), which is stored as failed.
+FATAL_STATUSES = (401, 403, 404)
 UNUSED_KEY = "unused"  # local OpenAI-compatible servers ignore the key, but the SDK wants one
 
 
@@ -88,7 +91,7 @@ def with_retries(call: Callable[[], T], *, retries: int, backoff_s: float, sleep
             wait = _retry_wait(exc, attempt, backoff_s)
             if wait is None or attempt == retries:
                 status = getattr(exc, "status_code", None)
-                fatal = status in (400, 401, 403, 404, 422)
+                fatal = status in FATAL_STATUSES
                 tried = f" after {attempt} retries" if attempt else ""
                 raise LLMCallError(f"{what} failed{tried}: {exc}", fatal=fatal) from exc
             sleep(wait)

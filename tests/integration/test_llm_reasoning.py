@@ -304,3 +304,26 @@ def test_documents_are_assessed_concurrently_up_to_the_limit(
 
     stub.respond = respond
     assert run()["assessed"] == 4 and most == 2
+
+
+def test_a_bad_request_for_one_document_is_stored_as_its_failure_and_the_run_goes_on(stub: StubLLM) -> None:
+    first, second = add_item(1), add_item(2, "Other text")
+    stub.script = [error(400), reply("", verdict())]
+    result = run()
+    assert (result["assessed"], result["failed"]) == (1, 1)
+    stored = {row.item_id: row for row in assessments()}
+    assert "Error code: 400" in (stored[first].error or "") and stored[second].error is None
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # subprocesses are slow: one backend
+@pytest.mark.parametrize("status", [400, 401])
+def test_reason_cli_prints_provider_errors_with_the_key_masked(stub: StubLLM, status: int) -> None:
+    add_item(1)
+    stub.script = [error(status, echo_key=True)]
+    code, out, err = run_cli("reason")
+    assert stub.requests and KEY not in out.get("error", "") + err + json.dumps(out)
+    if status == 401:
+        assert code == 1 and "Error code: 401" in out["error"] and "[redacted]" in out["error"] + err
+    else:
+        assert code == 0 and out["failed"] == 1
+        assert KEY not in json.dumps([row.error for row in assessments()])
