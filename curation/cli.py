@@ -44,12 +44,12 @@ def import_(
     if_empty: Annotated[bool, typer.Option(help="Do nothing if the database has items.")] = False,
 ) -> None:
     """Import labelled or unlabelled rows; duplicates by URL or content are skipped."""
-    from curation.files.importing import import_file, item_count
+    from curation.files.importing import ImportResult, import_file, item_count
     from db.session import session_scope
 
     with session_scope() as session:
         if if_empty and item_count(session):
-            emit({"imported": 0, "labelled": 0, "duplicates": 0, "skipped": [], "warnings": [], "seconds": 0.0})
+            emit(ImportResult().summary(file))
             return
         result = import_file(session, file, skip_invalid=skip_invalid, progress=stderr_progress())
     for error in result.skipped:
@@ -83,12 +83,14 @@ def stats() -> None:
         emit(collection_stats(session))
 
 
-def _curator(name: str):  # type: ignore[no-untyped-def]
-    """Triage from the shell acts as a curator of that name: shell access is trusted, but a
-    script should not be able to do more than a person at the Queue page."""
-    from curation.accounts.permissions import Actor
+def _curator(session, name: str):  # type: ignore[no-untyped-def]
+    """Triage from the shell acts as the user of that name (accounts on) or a curator of that
+    name (accounts off), never more than a person at the Queue page; audited as from the CLI."""
+    import getpass
 
-    return Actor(name, Role.CURATOR)
+    from curation.accounts.users import shell_actor
+
+    return shell_actor(session, name, getpass.getuser())
 
 
 @app.command("next")
@@ -102,7 +104,7 @@ def next_(
     from db.session import session_scope
 
     with session_scope() as session:
-        served = next_item(session, _curator(curator), strategy=strategy,
+        served = next_item(session, _curator(session, curator), strategy=strategy,
                            filters=QueueFilter(source_type=source_type))
         emit(served.as_dict() if served else {"id": None})
 
@@ -121,7 +123,7 @@ def decide(
     from db.session import session_scope
 
     with session_scope() as session:
-        decision = record(session, _curator(curator), item_id, action, seconds=seconds, note=note)
+        decision = record(session, _curator(session, curator), item_id, action, seconds=seconds, note=note)
     emit({"decision_id": decision.id, "item_id": item_id, "label": action, "curator": curator,
           "retrain_job": session.info.get(RETRAIN_JOB)})
 
@@ -133,7 +135,7 @@ def undo(curator: Annotated[str, typer.Option(help="Whose last decision to rever
     from db.session import session_scope
 
     with session_scope() as session:
-        decision = revert(session, _curator(curator))
+        decision = revert(session, _curator(session, curator))
         emit({"undone_decision_id": decision.id, "item_id": decision.item_id, "label": decision.label})
 
 

@@ -29,6 +29,11 @@ def record(session: Session, actor: str, action: str, target: str | None, detail
     session.flush()
 
 
+def origin(who: HasRole) -> dict[str, Any]:
+    """Where who's action came from, to add to its audit details ({} for the app's own users)."""
+    return dict(getattr(who, "origin", None) or {})
+
+
 def list_audit(
     session: Session, who: HasRole, *, action: str | None = None, actor: str | None = None,
     since: datetime | None = None, limit: int | None = 500,

@@ -4,8 +4,8 @@ hidden button is never the only guard: the check holds for the pages, the CLI an
     require(actor, Permission.DECIDE)   # raises PermissionDenied naming the user, role and action
 """
 
-from dataclasses import dataclass
-from typing import Protocol
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from curation.enums import Permission, Role
 from curation.errors import PermissionDenied
@@ -21,10 +21,13 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
 
 @dataclass(frozen=True)
 class Actor:
-    """Who is acting: a logged-in user, the local user when accounts are off, or the CLI."""
+    """Who is acting: a logged-in user, the local user when accounts are off, or the CLI.
+    origin says where the action came from when that is not the app, e.g. {"via": "cli",
+    "os_user": "ana"}; audit entries carry it (see audit.origin)."""
 
     name: str
     role: Role
+    origin: dict[str, str] = field(default_factory=dict, compare=False)
 
 
 class HasRole(Protocol):

@@ -10,9 +10,10 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from curation.accounts.audit import record
-from curation.accounts.permissions import HasRole, require
+from curation.accounts.permissions import Actor, HasRole, require
 from curation.enums import AuditAction, Permission, Role
 from curation.errors import UserError
+from curation.settings import get_settings
 from db.models import LoginSession, User, utcnow
 
 HASHER = PasswordHasher()
@@ -83,6 +84,21 @@ def get_user(session: Session, name: str) -> User:
     if user is None:
         raise UserError(f"no user named '{name}'; list users with `python -m curation user list`")
     return user
+
+
+def shell_actor(session: Session, name: str, os_user: str) -> Actor:
+    """Who a triage command typed in a shell acts as. With accounts on (CURATION_AUTH), name must
+    be a user and acts with that user's role, so a viewer cannot decide and nobody can sign as a
+    made-up name; with accounts off, a curator of that name, as at the Queue page. Either way the
+    audit log records that it came from the command line and which OS user ran it."""
+    via = {"via": "cli", "os_user": os_user}
+    if not get_settings().auth:
+        return Actor(name, Role.CURATOR, via)
+    user = session.scalar(select(User).where(User.name == name))
+    if user is None:
+        raise UserError(f"no user named '{name}' (accounts are on, CURATION_AUTH); pass --curator "
+                        "with an existing user, or add one with `python -m curation user add NAME`")
+    return Actor(user.name, Role(user.role), via)
 
 
 def _keep_an_admin(session: Session, user: User, new_role: Role) -> None:

@@ -16,7 +16,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, aliased
 
-from curation.accounts.audit import record
+from curation.accounts.audit import origin, record
 from curation.accounts.permissions import HasRole, require
 from curation.enums import Action, AuditAction, LabelState, Permission, QueueStrategy
 from curation.errors import QueueError
@@ -255,7 +255,7 @@ def decide(session: Session, who: HasRole, item_id: int, action: str, *,
     (a relabel) records the current ones. Refused while another curator holds the item. Once
     committed, the retrain rule runs (see _follow_up)."""
     require(who, Permission.DECIDE)
-    decision = _record_decision(session, who.name, item_id, action, seconds, note, AuditAction.DECIDE)
+    decision = _record_decision(session, who, item_id, action, seconds, note, AuditAction.DECIDE)
     after_commit(session, lambda: _follow_up(session))
     return decision
 
@@ -272,14 +272,35 @@ def relabel(session: Session, who: HasRole, item_id: int, label: str, note: str 
     require(who, Permission.RELABEL)
     if label not in get_task().labels:
         raise QueueError(f"unknown label {label!r}; use one of {', '.join(get_task().labels)}")
-    return _record_decision(session, who.name, item_id, label, None, note, AuditAction.RELABEL)
+    return _record_decision(session, who, item_id, label, None, note, AuditAction.RELABEL)
 
 
-def _record_decision(session: Session, curator: str, item_id: int, action: str, seconds: float | None,
-                     note: str | None, audit_action: AuditAction) -> Decision:
-    _check_action(action)
-    if session.get(Item, item_id) is None:
+def _lock_item(session: Session, item_id: int) -> None:
+    """Hold the item's row until commit, so decisions on one item happen one after another. On
+    PostgreSQL that is SELECT ... FOR UPDATE (a second press waits, then sees the first one's
+    decision); SQLite ignores FOR UPDATE, but every transaction there begins with BEGIN IMMEDIATE
+    (db/session.py), which serialises writers already. A unique index cannot do this job: the same
+    curator may relabel an item back and forth, each time a new row."""
+    if session.scalar(select(Item.id).where(Item.id == item_id).with_for_update()) is None:
         raise QueueError(f"no item with id {item_id}; `python -m curation next` serves valid ids")
+
+
+def _repeated(session: Session, curator: str, item_id: int, action: str) -> Decision | None:
+    """The item's latest standing decision if it is this very one (same curator, same label):
+    a double press or a retried command, to be answered with it rather than stored again."""
+    latest = session.scalar(select(Decision).where(Decision.item_id == item_id, Decision.undone_at.is_(None))
+                            .order_by(Decision.id.desc()).limit(1))
+    return latest if latest and (latest.curator, latest.label) == (curator, action) else None
+
+
+def _record_decision(session: Session, who: HasRole, item_id: int, action: str, seconds: float | None,
+                     note: str | None, audit_action: AuditAction) -> Decision:
+    """Append who's decision; the same decision again is not stored twice (see _repeated)."""
+    _check_action(action)
+    _lock_item(session, item_id)
+    curator = who.name
+    if repeated := _repeated(session, curator, item_id, action):
+        return repeated
     now = utcnow()
     lease = session.get(Lease, item_id, with_for_update=True)
     if lease and lease.curator != curator and lease.expires_at > now:
@@ -304,7 +325,8 @@ def _record_decision(session: Session, curator: str, item_id: int, action: str, 
     if lease and (mine or lease.expires_at <= now):
         session.delete(lease)
     session.flush()
-    record(session, curator, audit_action, f"item:{item_id}", {"label": action, "decision": decision.id})
+    record(session, curator, audit_action, f"item:{item_id}",
+           {"label": action, "decision": decision.id} | origin(who))
     return decision
 
 
@@ -327,5 +349,5 @@ def undo(session: Session, who: HasRole) -> Decision:
     session.execute(delete(Lease).where(Lease.curator == curator, Lease.item_id != last.item_id))
     _claim(session, last.item_id, curator, now)
     session.refresh(last)
-    record(session, curator, AuditAction.UNDO, f"item:{last.item_id}", {"decision": last.id})
+    record(session, curator, AuditAction.UNDO, f"item:{last.item_id}", {"decision": last.id} | origin(who))
     return last

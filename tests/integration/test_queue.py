@@ -183,3 +183,105 @@ def test_a_viewer_cannot_take_or_decide_items_and_decisions_are_audited(db_url: 
         entries = list_audit(session, LOCAL_ADMIN)
     assert [(e["actor"], e["action"], e["target"]) for e in entries] == [("ann", "decide", f"item:{item}")]
     assert _decisions() == [(item, "accept", "ann", False)]
+
+
+def _audited() -> list[tuple]:
+    from curation.accounts.audit import list_audit
+    from curation.accounts.permissions import LOCAL_ADMIN
+
+    with session_scope() as session:
+        return [(e["actor"], e["action"], e["details"]) for e in list_audit(session, LOCAL_ADMIN)][::-1]
+
+
+def test_a_second_press_of_the_same_label_is_the_first_decision_and_one_undo_clears_it(db_url: str) -> None:
+    with session_scope() as session:
+        (item,) = add_items(session, 1)
+    assert _next("ann").id == item
+    first = _decide(item, "accept", "ann")
+    assert _decide(item, "accept", "ann").id == first.id
+    assert _decisions() == [(item, "accept", "ann", False)]
+    assert [action for _, action, _ in _audited()] == ["decide"]
+    with session_scope() as session:
+        undo(session, Actor("ann", Role.CURATOR))
+    assert _decisions() == [(item, "accept", "ann", True)]
+    assert _next("ann").id == item  # unlabelled again
+
+
+def test_a_different_label_is_a_relabel_and_undo_goes_back_one_press(db_url: str) -> None:
+    with session_scope() as session:
+        (item,) = add_items(session, 1)
+    _decide(item, "accept", "ann")
+    _decide(item, "reject", "ann")
+    _decide(item, "accept", "ann")  # back to accept: a third press, not the first one again
+    with session_scope() as session:
+        undo(session, Actor("ann", Role.CURATOR))
+    assert _decisions() == [(item, "accept", "ann", False), (item, "reject", "ann", False),
+                            (item, "accept", "ann", True)]
+    with session_scope() as session:
+        assert decide(session, Actor("ann", Role.CURATOR), item, "reject").label == "reject"
+    assert len(_decisions()) == 3  # reject is again the standing decision: nothing new
+
+
+def test_presses_at_once_from_threads_store_one_decision(db_url: str) -> None:
+    with session_scope() as session:
+        (item,) = add_items(session, 1)
+    start = threading.Barrier(6, timeout=30)
+    ids: list[int] = []
+
+    def press() -> None:
+        start.wait()
+        ids.append(_decide(item, "accept", "ann").id)
+
+    threads = [threading.Thread(target=press) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert len(ids) == 6 and len(set(ids)) == 1
+    assert _decisions() == [(item, "accept", "ann", False)]
+    assert len(_audited()) == 1
+
+
+def test_two_decide_commands_at_once_store_one_decision(db_url: str) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from tests.factories import REPO
+
+    with session_scope() as session:
+        (item,) = add_items(session, 1)
+    command = [sys.executable, "-m", "curation", "decide", str(item), "accept", "--curator", "ann"]
+    procs = [subprocess.Popen(command, cwd=REPO, env=os.environ.copy(), stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outputs = [proc.communicate(timeout=120) for proc in procs]
+    assert [proc.returncode for proc in procs] == [0, 0], outputs
+    assert _decisions() == [(item, "accept", "ann", False)]
+
+
+def test_with_accounts_on_the_cli_decides_only_as_an_existing_user_who_may_decide(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import getpass
+
+    from curation.accounts.users import add_user
+    from curation.accounts.users import shell_actor
+    from curation.errors import PermissionDenied, UserError
+    from curation.settings import get_settings
+
+    with session_scope() as session:
+        (item,) = add_items(session, 1)
+        for name, role in (("vera", Role.VIEWER), ("cara", Role.CURATOR)):
+            add_user(session, Actor("root", Role.ADMIN), name, role, "a long enough password")
+    monkeypatch.setenv("CURATION_AUTH", "true")
+    get_settings.cache_clear()
+    with session_scope() as session, pytest.raises(UserError, match="no user named 'ghost'"):
+        shell_actor(session, "ghost", "someone")
+    with session_scope() as session, pytest.raises(PermissionDenied, match="'vera' with role 'viewer'"):
+        decide(session, shell_actor(session, "vera", "someone"), item, "accept")
+    code, out, _ = run_cli("decide", str(item), "accept", "--curator", "ghost")
+    assert code == 1 and "no user named 'ghost'" in out["error"]
+    code, out, _ = run_cli("decide", str(item), "accept", "--curator", "cara")
+    assert code == 0 and _decisions() == [(item, "accept", "cara", False)]
+    assert _audited()[-1] == ("cara", "decide", {"label": "accept", "decision": out["decision_id"],
+                                                 "via": "cli", "os_user": getpass.getuser()})

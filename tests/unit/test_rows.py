@@ -66,7 +66,8 @@ def test_a_bad_csv_record_is_reported_at_the_line_where_it_starts(tmp_path: Path
 @pytest.mark.parametrize("suffix", [".jsonl", ".csv"])
 def test_a_file_that_is_not_utf8_names_its_first_bad_line(tmp_path: Path, suffix: str) -> None:
     path = tmp_path / f"rows{suffix}"
-    path.write_bytes(b'text\n"fine"\n"caf\xe9"\n' if suffix == ".csv" else b'{"text": "a"}\n{"text": "caf\xe9"}\n')
+    csv_bytes, jsonl_bytes = b'text\n"fine"\n"caf\xe9"\n', b'{"text": "a"}\n{"text": "caf\xe9"}\n'
+    path.write_bytes(csv_bytes if suffix == ".csv" else jsonl_bytes)
     with pytest.raises(ImportFileError, match=rf"rows\{suffix}:{3 if suffix == '.csv' else 2}: not UTF-8"):
         list(read_rows(path))
 
