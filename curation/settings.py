@@ -187,11 +187,22 @@ class Settings(BaseSettings):
         description='USD per million input and output tokens by model, JSON: {"model": [in, out]}.',
     )
 
+    # Parameters carry privileges (issue 14): where a train job's base_model may be a folder.
+    model_roots: list[Path] = Field(
+        default_factory=list,
+        description="Folders a train job's base_model may point into (JSON list); empty means "
+        "CURATION_HOME/models. The packaged model and hub names are always allowed.",
+    )
+
     @field_validator("llm_base_url", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         """`export CURATION_LLM_BASE_URL=` means the SDK's default, not an empty URL."""
         return None if value == "" else value
+
+    @property
+    def allowed_model_roots(self) -> list[Path]:
+        return [root.resolve() for root in self.model_roots or [self.home / "models"]]
 
     @property
     def resolved_database_url(self) -> str:

@@ -6,10 +6,11 @@ from typing import Any
 
 from curation.accounts.audit import record
 from curation.accounts.permissions import HasRole, require
-from curation.enums import AuditAction, JobKind, JobStatus
-from curation.errors import JobError
+from curation.enums import AuditAction, JobKind, JobStatus, Permission
+from curation.errors import JobError, PermissionDenied
 from curation.jobs import broker, store
 from curation.jobs.catalog import spec_of
+from curation.jobs.params import check_values, lifting
 from curation.settings import get_settings
 from db.models import Job
 from db.session import session_scope
@@ -32,8 +33,15 @@ def submit(kind: str, params: dict[str, Any] | None = None, *,
 
 
 def submit_as(who: HasRole, kind: str, params: dict[str, Any] | None = None) -> tuple[Job, bool]:
-    """A person asks for a job: checks their role, then submit(); retrains go in the audit log."""
+    """A person asks for a job: checks their role for the kind and for every parameter that lifts
+    a safety rule, then submit(); retrains go in the audit log."""
     require(who, spec_of(kind).permission)
+    params = checked_params(kind, params or {})
+    for name in lifting(params):
+        try:
+            require(who, Permission.LIFT_SAFETY)
+        except PermissionDenied as exc:
+            raise PermissionDenied(f"{kind} job parameter {name}: {exc}") from exc
     job, created = submit(kind, params)
     if kind == JobKind.TRAIN and created:
         with session_scope() as session:
@@ -47,11 +55,9 @@ def checked_params(kind: str, params: dict[str, Any]) -> dict[str, Any]:
     if unknown:
         allowed = ", ".join(sorted(spec.params)) or "none"
         raise JobError(f"{kind} jobs take no parameter {', '.join(unknown)}; allowed: {allowed}")
-    if kind == JobKind.INGEST and not (
-        isinstance(params.get("urls"), list) and params["urls"]
-        and all(isinstance(url, str) for url in params["urls"])
-    ):
+    if kind == JobKind.INGEST and "urls" not in params:
         raise JobError(f"ingest needs params {{\"urls\": [\"https://...\", ...]}}, got {params!r}")
+    check_values(kind, params)
     try:
         return json.loads(json.dumps(params))
     except (TypeError, ValueError) as exc:

@@ -1,3 +1,5 @@
+import re
+
 import pytest
 from sqlalchemy import func, select
 
@@ -37,3 +39,67 @@ def test_every_n_labels_from_the_cli_queue_a_retrain(db_url: str, monkeypatch: p
     code, out, _ = run_cli("decide", str(second), "reject", "--curator", "ann")
     assert code == 0 and out["retrain_job"] is not None
     assert _jobs() == 1
+
+
+LIFTING = [("ingest", {"urls": ["https://e.org/"], "allow_private_hosts": True}),
+           ("train", {"promote": True, "force": True}),
+           ("train", {"base_model": "answerdotai/ModernBERT-base"})]
+
+
+@pytest.mark.parametrize(("kind", "params"), LIFTING)
+@pytest.mark.parametrize("role", list(Role))
+def test_parameters_that_lift_a_safety_rule_need_an_admin(db_url: str, role: Role, kind: str, params: dict) -> None:
+    who = Actor("someone", role)
+    if role == Role.ADMIN:
+        job, _ = submit_as(who, kind, params)
+        assert job.params == params
+        return
+    match = "may not" if role == Role.VIEWER else rf"{kind} job parameter \w+: .*may not lift a safety rule"
+    with pytest.raises(PermissionDenied, match=match):
+        submit_as(who, kind, params)
+    assert _jobs() == 0
+
+
+@pytest.mark.parametrize("params", [{"urls": ["https://e.org/"], "allow_private_hosts": False},
+                                    {"urls": ["https://e.org/"], "allow_private_hosts": None}])
+def test_a_curator_may_pass_a_lifting_parameter_switched_off(db_url: str, params: dict) -> None:
+    job, created = submit_as(Actor("cora", Role.CURATOR), "ingest", params)
+    assert created and job.kind == "ingest"
+
+
+@pytest.mark.parametrize(("kind", "params", "reason"), [
+    ("ingest", {"urls": ["https://e.org/"], "allow_private_hosts": "yes"}, "allow_private_hosts='yes' must be true or false"),
+    ("ingest", {"urls": []}, "urls=[] must be a non-empty list"),
+    ("ingest", {"urls": "https://e.org/"}, "must be a non-empty list"),
+    ("reason", {"limit": "10"}, "limit='10' must be a whole number"),
+    ("reason", {"limit": 0}, "limit=0 must be a whole number of at least 1"),
+    ("train", {"promote": 1}, "promote=1 must be true or false"),
+    ("train", {"base_model": "/etc"}, "base_model='/etc' is neither a hub name"),
+    ("train", {"base_model": "../../etc/x"}, "is neither a hub name"),
+    ("train", {"base_model": ["org/name"]}, "must be a hub name"),
+])
+def test_each_parameter_is_checked_before_anything_is_stored(
+    db_url: str, kind: str, params: dict, reason: str
+) -> None:
+    from curation.errors import JobError
+
+    with pytest.raises(JobError, match=re.escape(reason)):
+        submit_as(LOCAL_ADMIN, kind, params)
+    assert _jobs() == 0
+
+
+def test_a_base_model_folder_must_be_under_a_model_root(db_url: str, home, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    from curation.errors import JobError
+    from curation.settings import get_settings
+
+    inside, outside = home / "models" / "mine", home / "elsewhere"
+    inside.mkdir(parents=True)
+    outside.mkdir()
+    (inside / "escape").symlink_to(outside)
+    assert submit_as(LOCAL_ADMIN, "train", {"base_model": str(inside)})[0].params["base_model"] == str(inside)
+    for bad in (outside, inside / "escape", inside / ".." / ".." / "elsewhere"):
+        with pytest.raises(JobError, match="is neither a hub name"):
+            submit_as(LOCAL_ADMIN, "train", {"base_model": str(bad)})
+    monkeypatch.setenv("CURATION_MODEL_ROOTS", f'["{outside}"]')
+    get_settings.cache_clear()
+    assert submit_as(LOCAL_ADMIN, "train", {"base_model": str(outside)})[1] is False  # the train job above
