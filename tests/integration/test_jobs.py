@@ -2,6 +2,7 @@
 second request for a running kind returns the first, a killed worker's job ends failed with the
 reason, and two workers on one Redis queue run each job exactly once."""
 
+import json
 import os
 import signal
 import subprocess
@@ -180,7 +181,8 @@ def test_a_job_delivered_twice_runs_once(db_url: str, tmp_path: Path) -> None:
     [
         ("nope", {}, "unknown job kind 'nope'; use one of: "),
         ("train", {"epochs": 3}, "train jobs take no parameter epochs; allowed: base_model, force, promote"),
-        ("ingest", {"urls": []}, 'ingest needs params {"urls": ["https://...", ...]}'),
+        ("ingest", {}, 'ingest needs params {"urls": ["https://...", ...]}'),
+        ("ingest", {"urls": []}, "ingest job parameter urls=[] must be a non-empty list of URL strings"),
     ],
 )
 def test_bad_job_requests_are_refused_and_queue_nothing(
@@ -435,9 +437,13 @@ def test_a_reason_job_assesses_items_with_the_llm(db_url: str, monkeypatch: pyte
 
 
 def test_a_train_job_that_promotes_queues_a_rescore_that_scores_everything(
-    db_url: str, tmp_path: Path, tiny_modernbert: str, small_model_settings: None
+    db_url: str, tmp_path: Path, tiny_modernbert: str, small_model_settings: None,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from tests.factories import labelled_rows
+
+    monkeypatch.setenv("CURATION_MODEL_ROOTS", json.dumps([str(Path(tiny_modernbert).parent)]))
+    get_settings.cache_clear()
 
     with session_scope() as session:
         import_file(session, write_jsonl(tmp_path / "rows.jsonl", labelled_rows(6, 6) + [make_row(900, None)]))
