@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from curation.enums import QueueStrategy, Role, SourceType
+from curation.enums import OnConflict, QueueStrategy, Role, SourceType
 from curation.errors import CurationError, JobError
 from curation.progress import stderr_progress
 
@@ -42,8 +42,12 @@ def import_(
     file: Annotated[Path, typer.Argument(help="A .jsonl or .csv file of research-radar rows.")],
     skip_invalid: Annotated[bool, typer.Option(help="Import the valid rows, list the rest.")] = False,
     if_empty: Annotated[bool, typer.Option(help="Do nothing if the database has items.")] = False,
+    on_conflict: Annotated[OnConflict | None, typer.Option(
+        help="When rows give one item different labels: keep the stored or first label, replace it "
+             "with the file's last, or skip labelling that item. Default: refuse, naming them.")] = None,
 ) -> None:
-    """Import labelled or unlabelled rows; duplicates by URL or content are skipped."""
+    """Import labelled or unlabelled rows; a duplicate (same URL or text) adds its label and any
+    missing text to the item it duplicates, and each one is reported."""
     from curation.files.importing import ImportResult, import_file, item_count
     from db.session import session_scope
 
@@ -51,7 +55,10 @@ def import_(
         if if_empty and item_count(session):
             emit(ImportResult().summary(file))
             return
-        result = import_file(session, file, skip_invalid=skip_invalid, progress=stderr_progress())
+        result = import_file(session, file, skip_invalid=skip_invalid, on_conflict=on_conflict,
+                             progress=stderr_progress())
+    for line in result.lines:
+        print(line, file=sys.stderr)
     for error in result.skipped:
         print(f"skipped {error.describe(file)}", file=sys.stderr)
     for warning in result.warnings:

@@ -116,3 +116,12 @@ class MistakeKind(StrEnum):
 
     FALSE_POSITIVE = "false_positive"
     FALSE_NEGATIVE = "false_negative"
+
+
+class OnConflict(StrEnum):
+    """What an import does when its rows give one item different labels (or a label other than
+    the item's current one): by default it refuses, naming them."""
+
+    KEEP = "keep"  # the stored label, else the file's first
+    REPLACE = "replace"  # the file's last label
+    SKIP = "skip"  # record no label for that item

@@ -1,25 +1,27 @@
-"""Import research-radar rows: strip the title/URL header, canonicalise URLs, drop duplicates by
-URL and by content, and turn answers into decisions by the curator "import". One import is one
-transaction: either every valid row lands or, on a bad row without skip_invalid, none does."""
+"""Import research-radar rows: strip the title/URL header, canonicalise URLs, keep one item per
+URL and per content, and turn answers into decisions by the curator "import"; a duplicate row
+gives its item what it brings (a label, missing text). One import is one transaction: either
+every valid row lands or, on a bad row or conflicting labels, none does."""
 
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from itertools import islice
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from curation.corpus.text import content_hash, split_header
 from curation.corpus.urls import canonicalize_url, without_userinfo
-from curation.enums import IMPORT_CURATOR, FetchStatus, SourceType
+from curation.enums import IMPORT_CURATOR, FetchStatus, OnConflict, SourceType
 from curation.errors import ImportFileError
+from curation.files.duplicates import Target, describe, plan_rows, resolve
 from curation.files.rows import CSV_COLUMNS, Row, RowError, ignored_columns, read_rows
 from curation.progress import ProgressFn, no_progress
 from curation.task import get_task
-from db.lookups import rows_where_in
 from db.models import Decision, Item, utcnow
 
 CHUNK = 500  # rows per insert; well under SQLite's bound-parameter limit
@@ -31,8 +33,10 @@ class ImportResult:
     imported: int = 0
     labelled: int = 0
     duplicates: int = 0
+    filled: int = 0  # stored items without text that a duplicate row gave their text
     skipped: list[RowError] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    lines: list[str] = field(default_factory=list)  # what each duplicate row did
     seconds: float = 0.0
 
     def summary(self, path: Path) -> dict[str, Any]:
@@ -40,6 +44,8 @@ class ImportResult:
             "imported": self.imported,
             "labelled": self.labelled,
             "duplicates": self.duplicates,
+            "filled": self.filled,
+            "duplicate_rows": self.lines,
             "skipped": [e.describe(path) for e in self.skipped],
             "warnings": self.warnings,
             "seconds": round(self.seconds, 3),
@@ -72,7 +78,7 @@ def _to_record(row: Row) -> dict[str, Any]:
     }
 
 
-def _validate(path: Path, skip_invalid: bool) -> tuple[list[tuple[dict[str, Any], str | None]], list[RowError]]:
+def _validate(path: Path, skip_invalid: bool) -> tuple[list[tuple[int, dict[str, Any], str | None]], list[RowError]]:
     """Read the whole file before writing anything, so a bad line cannot leave half an import."""
     labels = get_task().labels
     records, errors = [], []
@@ -83,66 +89,64 @@ def _validate(path: Path, skip_invalid: bool) -> tuple[list[tuple[dict[str, Any]
         if isinstance(row, RowError):
             errors.append(row)
         else:
-            records.append((_to_record(row), row.answer))
+            records.append((number, _to_record(row), row.answer))
     if errors and not skip_invalid:
-        listed = "\n".join(e.describe(path) for e in errors[:MAX_LISTED_ERRORS])
-        more = len(errors) - MAX_LISTED_ERRORS
         raise ImportFileError(
-            f"{len(errors)} invalid row(s), nothing imported:\n{listed}"
-            + (f"\n... and {more} more" if more > 0 else "")
-            + "\nFix the rows, or pass --skip-invalid to import the valid ones."
+            f"{len(errors)} invalid row(s), nothing imported:\n{_listed([e.describe(path) for e in errors])}"
+            "\nFix the rows, or pass --skip-invalid to import the valid ones."
         )
     return records, errors
 
 
-def _existing(session: Session, column: Any, values: set[str]) -> set[str]:
-    return {value for (value,) in rows_where_in(session, select(column), column, values)}
+def _listed(lines: list[str]) -> str:
+    more = len(lines) - MAX_LISTED_ERRORS
+    return "\n".join(lines[:MAX_LISTED_ERRORS]) + (f"\n... and {more} more" if more > 0 else "")
 
 
-def _drop_duplicates(session: Session, records: list[tuple[dict[str, Any], str | None]]):
-    """Keep the first of each canonical URL and content hash, in the file and in the database."""
-    seen_urls = _existing(session, Item.canonical_url,
-                          {r["canonical_url"] for r, _ in records if r["canonical_url"]})
-    seen_hashes = _existing(session, Item.content_hash,
-                            {r["content_hash"] for r, _ in records if r["content_hash"]})
-    unique = []
-    for record, answer in records:
-        url, digest = record["canonical_url"], record["content_hash"]
-        if (url and url in seen_urls) or (digest and digest in seen_hashes):
-            continue
-        if url:
-            seen_urls.add(url)
-        if digest:
-            seen_hashes.add(digest)
-        unique.append((record, answer))
-    return unique
+def _refuse_conflicts(path: Path, conflicts: list[str]) -> None:
+    if conflicts:
+        raise ImportFileError(
+            f"{path}: {len(conflicts)} item(s) get conflicting labels, nothing imported:\n"
+            f"{_listed(conflicts)}\nFix the rows, or pass --on-conflict keep (the first or stored "
+            "label), replace (the file's last label) or skip (leave those items' labels alone)."
+        )
 
 
-def import_file(session: Session, path: Path, *, skip_invalid: bool = False,
+def _decision(target: Target, now: datetime) -> dict[str, Any]:
+    return {"item_id": target.item_id, "label": target.label, "curator": IMPORT_CURATOR, "created_at": now}
+
+
+def import_file(session: Session, path: Path, *, skip_invalid: bool = False, on_conflict: OnConflict | None = None,
                 progress: ProgressFn = no_progress) -> ImportResult:
-    """Import a .jsonl or .csv file of research-radar rows into the session's transaction."""
+    """Import a .jsonl or .csv file of research-radar rows into the session's transaction. A row
+    that duplicates an item keeps what it brings (see curation/files/duplicates.py)."""
     started = time.perf_counter()
     records, errors = _validate(path, skip_invalid)
-    unique = _drop_duplicates(session, records)
-    result = ImportResult(duplicates=len(records) - len(unique), skipped=errors)
+    plan = plan_rows(session, records)
+    _refuse_conflicts(path, resolve(plan, on_conflict))
+    result = ImportResult(duplicates=len(plan.duplicates), skipped=errors)
     if ignored := ignored_columns(path):
         result.warnings.append(f"{path}: column(s) {', '.join(map(repr, ignored))} ignored; import "
                                f"reads {', '.join(CSV_COLUMNS)}")
     now = utcnow()
-    for chunk in _chunks(unique, CHUNK):
+    for chunk in _chunks(plan.new, CHUNK):
         ids = session.scalars(
             insert(Item).returning(Item.id, sort_by_parameter_order=True),
-            [record | {"created_at": now} for record, _ in chunk],
+            [target.record | {"created_at": now} for target in chunk],
         ).all()
-        decisions = [
-            {"item_id": item_id, "label": answer, "curator": IMPORT_CURATOR, "created_at": now}
-            for item_id, (_, answer) in zip(ids, chunk, strict=True) if answer is not None
-        ]
-        if decisions:
-            session.execute(insert(Decision), decisions)
+        for item_id, target in zip(ids, chunk, strict=True):
+            target.item_id = item_id
         result.imported += len(chunk)
-        result.labelled += len(decisions)
-        progress(result.imported, len(unique), "importing rows")
+        progress(result.imported, len(plan.new), "importing rows")
+    for target in plan.stored:
+        if target.fill:
+            session.execute(update(Item).where(Item.id == target.item_id).values(**target.fill))
+            result.filled += 1
+    decisions = [_decision(t, now) for t in [*plan.new, *plan.stored] if t.label is not None]
+    for chunk in _chunks(decisions, CHUNK):
+        session.execute(insert(Decision), chunk)
+    result.labelled = len(decisions)
+    result.lines = [describe(duplicate, on_conflict) for duplicate in plan.duplicates]
     result.seconds = time.perf_counter() - started
     return result
 

@@ -87,3 +87,15 @@ def test_import_warns_about_csv_columns_it_ignores(home: Path, tmp_path: Path) -
     assert out["warnings"] == [f"{path}: column(s) 'answr' ignored; import reads "
                                "text, meta, answer, url, title, published_date, author"]
     assert f"warning: {path}: column(s) 'answr' ignored" in err
+
+
+def test_import_reports_each_duplicate_row_and_takes_on_conflict(home: Path, tmp_path: Path) -> None:
+    run_cli("init")
+    path = write_jsonl(tmp_path / "rows.jsonl", [make_row(1, None), make_row(1, "accept"), make_row(1, "reject")])
+    code, out, _ = run_cli("import", str(path))
+    assert code == 1 and "the item of line 1: line 2 says 'accept', line 3 says 'reject'" in out["error"]
+    code, out, err = run_cli("import", str(path), "--on-conflict", "replace")
+    assert code == 0 and (out["imported"], out["labelled"], out["duplicates"]) == (1, 1, 2)
+    assert out["duplicate_rows"][1] == ("line 3: duplicate of item 1 (same URL as line 1): label added "
+                                        "(conflicting labels, --on-conflict replace)")
+    assert "line 2: duplicate of item 1 (same URL as line 1): label 'accept' dropped for 'reject'" in err

@@ -113,3 +113,86 @@ def test_a_password_in_an_imported_url_is_not_stored(db_url: str, tmp_path: Path
     with session_scope() as session:
         stored = session.execute(select(Item.url, Item.canonical_url)).all()
     assert stored == [("https://example.com/posts/1", "https://example.com/posts/1")]
+
+
+def _current() -> dict:
+    from curation.triage.labels import current_labels
+
+    labels = current_labels()
+    with session_scope() as session:
+        return {url: (label, curator) for url, label, curator in session.execute(
+            select(Item.canonical_url, labels.c.label, labels.c.curator)
+            .join(labels, labels.c.item_id == Item.id))}
+
+
+def _decision_count() -> int:
+    with session_scope() as session:
+        return len(session.scalars(select(Decision.id)).all())
+
+
+def test_a_labelled_duplicate_of_an_unlabelled_row_keeps_its_label(db_url: str, tmp_path: Path) -> None:
+    copy = make_row(1, "accept", url="https://example.com/posts/1?utm_source=feed")
+    result = _import(write_jsonl(tmp_path / "a.jsonl", [make_row(1, None), make_row(2), copy]))
+    assert (result.imported, result.duplicates, result.labelled) == (2, 1, 2)
+    assert _current()["https://example.com/posts/1"] == ("accept", "import")
+    first_id = _items_by_url()["https://example.com/posts/1"]
+    assert result.lines == [f"line 3: duplicate of item {first_id} (same URL as line 1): label added"]
+
+
+def _items_by_url() -> dict:
+    with session_scope() as session:
+        return dict(session.execute(select(Item.canonical_url, Item.id)).all())
+
+
+def test_a_duplicate_of_a_stored_item_adds_its_label_once_and_fills_missing_text(db_url: str, tmp_path: Path) -> None:
+    header_only = {"text": "Pending Post\n\nhttps://example.com/posts/5\n\n", "meta": {}, "answer": None}
+    _import(write_jsonl(tmp_path / "a.jsonl", [make_row(1, None), make_row(2, "reject"), header_only]))
+    ids = _items_by_url()
+    again = [make_row(1, "accept"), make_row(2, "reject"), make_row(5, "accept")]
+    result = _import(write_jsonl(tmp_path / "b.jsonl", again))
+    assert (result.imported, result.duplicates, result.labelled, result.filled) == (0, 3, 2, 1)
+    assert result.lines == [
+        f"line 1: duplicate of item {ids['https://example.com/posts/1']} (same URL as the stored item): label added",
+        f"line 2: duplicate of item {ids['https://example.com/posts/2']} (same URL as the stored item): "
+        "same label, nothing added",
+        f"line 3: duplicate of item {ids['https://example.com/posts/5']} (same URL as the stored item): "
+        "label added; text filled in",
+    ]
+    assert {url: label for url, (label, _) in _current().items()} == {
+        "https://example.com/posts/1": "accept", "https://example.com/posts/2": "reject",
+        "https://example.com/posts/5": "accept"}
+    with session_scope() as session:
+        filled = session.get(Item, ids["https://example.com/posts/5"])
+        assert filled.text.startswith("Article 5.") and filled.fetch_status == "ok" and filled.content_hash
+    assert _import(write_jsonl(tmp_path / "c.jsonl", again)).labelled == 0  # a second run adds nothing
+
+
+def test_conflicting_labels_are_an_error_naming_both_lines_and_nothing_is_written(db_url: str, tmp_path: Path) -> None:
+    _import(write_jsonl(tmp_path / "a.jsonl", [make_row(1, "accept")]))
+    stored = _items_by_url()["https://example.com/posts/1"]
+    rows = [make_row(2, "accept"), make_row(3), make_row(2, "reject"), make_row(1, "reject")]
+    with pytest.raises(ImportFileError) as refused:
+        _import(write_jsonl(tmp_path / "b.jsonl", rows))
+    message = str(refused.value)
+    assert "2 item(s) get conflicting labels, nothing imported" in message
+    assert "the item of line 1: line 1 says 'accept', line 3 says 'reject'" in message
+    assert f"item {stored}: it is labelled 'accept', line 4 says 'reject'" in message
+    assert "--on-conflict keep" in message
+    assert len(_items()) == 1 and _decision_count() == 1
+
+
+@pytest.mark.parametrize(("mode", "expected", "decisions"), [
+    ("keep", {"https://example.com/posts/1": "accept", "https://example.com/posts/2": "accept"}, 2),
+    ("replace", {"https://example.com/posts/1": "reject", "https://example.com/posts/2": "reject"}, 3),
+    ("skip", {"https://example.com/posts/1": "accept"}, 1),
+])
+def test_on_conflict_says_which_label_wins(db_url: str, tmp_path: Path, mode: str, expected: dict,
+                                           decisions: int) -> None:
+    from curation.enums import OnConflict
+
+    _import(write_jsonl(tmp_path / "a.jsonl", [make_row(1, "accept")]))
+    rows = [make_row(2, "accept"), make_row(2, "reject"), make_row(1, "reject")]
+    result = _import(write_jsonl(tmp_path / "b.jsonl", rows), on_conflict=OnConflict(mode))
+    assert {url: label for url, (label, _) in _current().items()} == expected
+    assert _decision_count() == decisions and result.duplicates == 2
+    assert all(f"--on-conflict {mode}" in line for line in result.lines)
