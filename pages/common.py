@@ -7,7 +7,7 @@ import streamlit as st
 from curation.accounts.auth import TOKEN_KEY, current_actor
 from curation.accounts.permissions import Actor
 from curation.display.highlight import find_spans, highlighted_html
-from curation.display.safe_text import md
+from curation.display.safe_text import md, md_line
 from curation.jobs.store import is_live, job_summary, list_jobs
 from db.session import session_scope
 
@@ -80,7 +80,8 @@ def show_jobs(kinds: tuple[str, ...], limit: int = 5) -> None:
         for job in _recent():
             done, total = job["done"] or 0, job["total"]
             fraction = min(done / total, 1.0) if total else float(job["status"] == "done")
-            st.progress(fraction, text=f"#{job['id']} {job['kind']} · {job['status']} · {job['message'] or ''}")
+            # The message is untrusted: an ingest reports URLs a fetched sitemap listed.
+            st.progress(fraction, text=md_line(f"#{job['id']} {job['kind']} · {job['status']} · {job['message'] or ''}"))
             if job["error"]:
                 st.error(md(job["error"]))
 

@@ -6,6 +6,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from curation.accounts.permissions import can
+from curation.display.safe_text import md
 from curation.enums import JobKind, Permission
 from curation.errors import CurationError
 from curation.jobs.submit import submit_as
@@ -46,7 +47,7 @@ with session_scope() as session:
     scores = scores_of(session, active.id) if active else []
     metrics = (active.metrics.get("holdout") or {}) if active else {}
 
-st.info(f"Scorer in use: {scorer}")
+st.info(md(f"Scorer in use: {scorer}"))
 st.button("Retrain now", type="primary", on_click=_retrain, disabled=not can(user, Permission.RETRAIN))
 show_jobs((JobKind.TRAIN, JobKind.RESCORE, JobKind.SCORE))
 if not versions:

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from curation.accounts.permissions import can
-from curation.display.safe_text import md_line, md_link, safe_url
+from curation.display.safe_text import md, md_line, md_link, safe_url
 from curation.enums import LabelState, Permission, QueueStrategy
 from curation.errors import CurationError
 from curation.task import get_task
@@ -45,7 +45,7 @@ def _undo() -> None:
 st.title(f"Queue · {task.question}")
 show_flash()
 if not can(user, Permission.DECIDE):
-    st.info(f"{user.name} has the role {user.role}: viewers can browse items but not triage.")
+    st.info(md(f"{user.name} has the role {user.role}: viewers can browse items but not triage."))
     st.stop()
 
 with session_scope() as session:
@@ -76,7 +76,7 @@ with right:
     if item.llm_verdict is None:
         st.info("No LLM assessment yet.")
     else:
-        st.metric("LLM verdict", item.llm_verdict,
+        st.metric("LLM verdict", md_line(item.llm_verdict),
                   f"confidence {item.llm_confidence:.2f}" if item.llm_confidence else None)
         st.text(item.llm_rationale or "")
         if item.llm_evidence_ok is False:

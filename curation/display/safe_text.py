@@ -8,11 +8,17 @@ target is another (or javascript:), an image that calls home, or a :red[warning]
     st.subheader(md_line(item.title))      # text in a markdown-rendering widget: every markdown
     st.markdown(md(llm_rationale))         # control character escaped
     st.markdown(md_link(item.title, url))  # a link only for http(s), with the real host shown
+    px.bar(rows_with_chart_text(rows, "curator"), color="curator")  # plotly renders <a>, <b>
+
+Plotly draws legend entries, axis ticks and hover labels with a subset of HTML (links included),
+so untrusted values that become chart text go through chart_text().
 """
 
+import html
 import re
 import string
 import unicodedata
+from typing import Any
 from urllib.parse import quote, urlsplit
 
 # Every ASCII punctuation character may be backslash-escaped in CommonMark, and an escaped one
@@ -59,6 +65,16 @@ def md_link(label: str | None, url: str | None) -> str:
         return md_line(label or url)
     host = urlsplit(target).hostname or ""
     return f"[{md_line(label or target)}]({target}) ({md(host)})"
+
+
+def chart_text(text: str | None, limit: int = 80) -> str:
+    """one_line() with < > & as entities, which plotly shows as the characters, never as tags."""
+    return html.escape(one_line(text, limit), quote=False)
+
+
+def rows_with_chart_text(rows: list[dict[str, Any]], *columns: str) -> list[dict[str, Any]]:
+    """rows with chart_text() applied to the named columns, for a plotly figure."""
+    return [row | {column: chart_text(row[column]) for column in columns} for row in rows]
 
 
 def _drop_invisible(text: str) -> str:

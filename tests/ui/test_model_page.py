@@ -4,7 +4,7 @@ from sqlalchemy import select
 
 from db.models import AuditEntry, Job, ModelVersion
 from db.session import session_scope
-from tests.factories import add_active_model, add_items
+from tests.factories import add_active_model, add_items, shown
 
 HOLDOUT = {"f1": 0.8, "precision": 0.75, "recall": 0.86, "accuracy": 0.8,
            "confusion_matrix": {"tp": 6, "fn": 1, "fp": 2, "tn": 6},
@@ -43,7 +43,7 @@ def test_model_page_draws_metrics_and_rolls_back(open_page, tmp_path: Path) -> N
         session.get_one(ModelVersion, active).metrics = {"holdout": HOLDOUT}
         newest, = _versions(session, [HOLDOUT | {"f1": 0.6}], tmp_path / "new")
     app = open_page("pages/model.py")
-    assert "holdout F1 0.80" in app.info[0].value
+    assert "holdout F1 0.80" in shown(app.info[0].value)
     assert len(app.get("plotly_chart")) == 4
     assert list(app.dataframe[0].value["version"]) == [newest, active]  # newest beside the active one
     app.selectbox[0].set_value(old).run()
