@@ -6,6 +6,7 @@ from typing import Any
 
 from curation.accounts.audit import record
 from curation.accounts.permissions import HasRole, require
+from curation.corpus.urls import without_userinfo
 from curation.enums import AuditAction, JobKind, JobStatus, Permission
 from curation.errors import JobError, PermissionDenied
 from curation.jobs import broker, store
@@ -59,9 +60,12 @@ def checked_params(kind: str, params: dict[str, Any]) -> dict[str, Any]:
         raise JobError(f"ingest needs params {{\"urls\": [\"https://...\", ...]}}, got {params!r}")
     check_values(kind, params)
     try:
-        return json.loads(json.dumps(params))
+        plain = json.loads(json.dumps(params))
     except (TypeError, ValueError) as exc:
         raise JobError(f"{kind} job params must be plain JSON values: {exc}") from exc
+    if "urls" in plain:  # a password in a link is not stored with the job either
+        plain["urls"] = [without_userinfo(url) for url in plain["urls"]]
+    return plain
 
 
 def _enqueue(job: Job) -> None:

@@ -103,3 +103,9 @@ def test_a_base_model_folder_must_be_under_a_model_root(db_url: str, home, monke
     monkeypatch.setenv("CURATION_MODEL_ROOTS", f'["{outside}"]')
     get_settings.cache_clear()
     assert submit_as(LOCAL_ADMIN, "train", {"base_model": str(outside)})[1] is False  # the train job above
+
+
+def test_a_password_in_an_ingest_url_is_not_stored_with_the_job(db_url: str) -> None:
+    job, _ = submit_as(Actor("cora", Role.CURATOR), "ingest", {"urls": ["https://me:hunter2@e.org/a"]})
+    with session_scope() as session:
+        assert session.get_one(Job, job.id).params == {"urls": ["https://e.org/a"]}
