@@ -48,7 +48,8 @@ class Permission(StrEnum):
     PROMOTE = "promote a model version"
     ROLLBACK = "roll back to an earlier model version"
     VIEW_AUDIT = "read and export the audit log"
-    LIFT_SAFETY = "lift a safety rule or force a promotion (job parameters allow_private_hosts, force, base_model)"
+    # Job parameters allow_private_hosts, force and base_model (curation/jobs/params.py).
+    LIFT_SAFETY = "lift a safety rule or force a promotion"
 
 
 class AuditAction(StrEnum):

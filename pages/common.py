@@ -81,7 +81,8 @@ def show_jobs(kinds: tuple[str, ...], limit: int = 5) -> None:
             done, total = job["done"] or 0, job["total"]
             fraction = min(done / total, 1.0) if total else float(job["status"] == "done")
             # The message is untrusted: an ingest reports URLs a fetched sitemap listed.
-            st.progress(fraction, text=md_line(f"#{job['id']} {job['kind']} · {job['status']} · {job['message'] or ''}"))
+            line = f"#{job['id']} {job['kind']} · {job['status']} · {job['message'] or ''}"
+            st.progress(fraction, text=md_line(line))
             if job["error"]:
                 st.error(md(job["error"]))
 

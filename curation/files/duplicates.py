@@ -96,13 +96,14 @@ def _fill(target: Target, record: dict[str, Any], by_hash: dict[str, Target]) ->
     return True
 
 
-def _stored(session: Session, urls: set[str], hashes: set[str]) -> tuple[dict[str, Target], dict[str, Target]]:
+def _stored(session: Session, urls: set[str],
+            hashes: set[str]) -> tuple[dict[str, Target], dict[str, Target]]:
     """Stored items with these URLs or hashes, one Target each, with their current labels. Only
     items a row duplicates are read, so a file of new rows costs two index look-ups per chunk."""
     targets: dict[int, Target] = {}
+    with_text = select(Item.canonical_url, Item.id, Item.text.is_not(None))
     by_url = {url: targets.setdefault(item_id, Target(item_id, has_text=has_text))
-              for url, item_id, has_text in rows_where_in(
-                  session, select(Item.canonical_url, Item.id, Item.text.is_not(None)), Item.canonical_url, urls)}
+              for url, item_id, has_text in rows_where_in(session, with_text, Item.canonical_url, urls)}
     by_hash = {digest: targets.setdefault(item_id, Target(item_id))
                for digest, item_id in rows_where_in(
                    session, select(Item.content_hash, Item.id), Item.content_hash, hashes)}
@@ -149,10 +150,12 @@ def describe(duplicate: Duplicate, on_conflict: OnConflict | None) -> str:
     elif target.skipped:
         outcome = f"label {answer!r} not recorded: conflicting labels (--on-conflict skip)"
     elif target.label_line == duplicate.line:
-        outcome = f"label added (conflicting labels, --on-conflict {on_conflict})" if target.conflicted else "label added"
+        resolved = f" (conflicting labels, --on-conflict {on_conflict})" if target.conflicted else ""
+        outcome = f"label added{resolved}"
     elif answer == (target.label or target.current):
         outcome = "same label, nothing added"
     else:
-        outcome = f"label {answer!r} dropped for {target.label or target.current!r} (--on-conflict {on_conflict})"
+        kept = target.label or target.current
+        outcome = f"label {answer!r} dropped for {kept!r} (--on-conflict {on_conflict})"
     filled = "; text filled in" if duplicate.filled else ""
     return f"line {duplicate.line}: duplicate of item {target.item_id} ({duplicate.why}): {outcome}{filled}"

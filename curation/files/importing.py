@@ -78,7 +78,10 @@ def _to_record(row: Row) -> dict[str, Any]:
     }
 
 
-def _validate(path: Path, skip_invalid: bool) -> tuple[list[tuple[int, dict[str, Any], str | None]], list[RowError]]:
+Record = tuple[int, dict[str, Any], str | None]  # (line, item columns, answer)
+
+
+def _validate(path: Path, skip_invalid: bool) -> tuple[list[Record], list[RowError]]:
     """Read the whole file before writing anything, so a bad line cannot leave half an import."""
     labels = get_task().labels
     records, errors = [], []
@@ -116,8 +119,8 @@ def _decision(target: Target, now: datetime) -> dict[str, Any]:
     return {"item_id": target.item_id, "label": target.label, "curator": IMPORT_CURATOR, "created_at": now}
 
 
-def import_file(session: Session, path: Path, *, skip_invalid: bool = False, on_conflict: OnConflict | None = None,
-                progress: ProgressFn = no_progress) -> ImportResult:
+def import_file(session: Session, path: Path, *, skip_invalid: bool = False,
+                on_conflict: OnConflict | None = None, progress: ProgressFn = no_progress) -> ImportResult:
     """Import a .jsonl or .csv file of research-radar rows into the session's transaction. A row
     that duplicates an item keeps what it brings (see curation/files/duplicates.py)."""
     started = time.perf_counter()
