@@ -316,7 +316,8 @@ def retry_failed(*, allow_private_hosts: bool | None = None, progress: ProgressF
 
 
 def recent_sources(session: Session, limit: int = 100) -> list[dict[str, Any]]:
-    """Items that went through the fetch layer or wait for it, newest first, for the Sources page."""
+    """Items that went through the fetch layer or wait for it, newest first, for the Sources page.
+    A URL stored with user:password@ before those were dropped is shown without them."""
     query = (
         select(Item.id, Item.url, Item.title, Item.source_type, Item.fetch_status,
                Item.fetch_error, Item.fetched_at)
@@ -325,4 +326,4 @@ def recent_sources(session: Session, limit: int = 100) -> list[dict[str, Any]]:
         .order_by(Item.id.desc())
         .limit(limit)
     )
-    return [dict(row._mapping) for row in session.execute(query)]
+    return [row._asdict() | {"url": row.url and without_userinfo(row.url)} for row in session.execute(query)]

@@ -165,6 +165,11 @@ def test_a_password_in_a_link_is_neither_stored_nor_listed(db_url: str, site: Si
         rows = recent_sources(session, limit=10)
     assert sorted(row["url"] for row in rows) == sorted([good, site.url + "/gone"])
     assert "hunter2" not in repr(rows) and "hunter2" not in repr(list(items()))
+    with session_scope() as session:  # one stored before passwords were dropped
+        session.add(Item(canonical_url="https://old.example/a", url="https://me:hunter2@old.example/a",
+                         source_type="web", fetch_status=FetchStatus.FAILED))
+    with session_scope() as session:
+        assert recent_sources(session, limit=1)[0]["url"] == "https://old.example/a"
 
 
 def test_recent_sources_lists_what_was_fetched_and_why_it_failed(db_url: str, site: Site) -> None:
