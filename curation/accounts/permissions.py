@@ -5,7 +5,7 @@ hidden button is never the only guard: the check holds for the pages, the CLI an
 """
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
 from curation.enums import Permission, Role
 from curation.errors import PermissionDenied

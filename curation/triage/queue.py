@@ -299,7 +299,8 @@ def _record_decision(session: Session, who: HasRole, item_id: int, action: str, 
     _check_action(action)
     _lock_item(session, item_id)
     curator = who.name
-    if repeated := _repeated(session, curator, item_id, action):
+    if repeated := _repeated(session, curator, item_id, action):  # their lease goes, as with a decision
+        session.execute(delete(Lease).where(Lease.item_id == item_id, Lease.curator == curator))
         return repeated
     now = utcnow()
     lease = session.get(Lease, item_id, with_for_update=True)

@@ -207,6 +207,21 @@ def test_a_second_press_of_the_same_label_is_the_first_decision_and_one_undo_cle
     assert _next("ann").id == item  # unlabelled again
 
 
+def test_pressing_the_standing_label_again_on_a_labelled_item_moves_on(db_url: str) -> None:
+    from curation.enums import LabelState
+
+    with session_scope() as session:
+        first, second = add_items(session, 2)
+    _decide(first, "accept", "ann")
+    _decide(second, "accept", "ann")
+    labelled = QueueFilter(status=LabelState.LABELLED)
+    shown = _next("ann", filters=labelled, strategy="newest").id
+    _decide(shown, "accept", "ann")  # the same decision again: nothing stored, and the item is let go
+    with session_scope() as session:
+        assert session.scalar(select(func.count(Lease.item_id))) == 0
+    assert len(_decisions()) == 2
+
+
 def test_a_different_label_is_a_relabel_and_undo_goes_back_one_press(db_url: str) -> None:
     with session_scope() as session:
         (item,) = add_items(session, 1)
