@@ -5,7 +5,8 @@ POST /v1/chat/completions (tool_calls, usage).
 A script is a list of replies, one per request, written once for both protocols:
 reply(text, tool(...)), error(429, retry_after=0) or HANG (answers only after the client gave up).
 Without a script, a respond function can answer from the request (bench/llm.py).
-Every request body is recorded in .requests for assertions."""
+Every request body is recorded in .requests for assertions. Chat Completions requests are checked
+the way llama.cpp's server checks them (llama_cpp_rejection), so what passes here passes there."""
 
 import json
 import threading
@@ -40,12 +41,23 @@ def reply(text: str = "", *tools: Tool, usage: tuple[int, int] = (1000, 100)) ->
     return Reply(text, list(tools), usage)
 
 
-def error(status: int, retry_after: float | None = None) -> Reply:
+def error(status: int, retry_after: float | None = None, message: str = "") -> Reply:
     headers = {} if retry_after is None else {"retry-after": str(retry_after)}
-    return Reply(status=status, headers=headers)
+    return Reply(text=message, status=status, headers=headers)
 
 
 HANG = Reply(hang=True)
+
+
+def llama_cpp_rejection(body: dict[str, Any]) -> str | None:
+    """What llama-cpp-python's server (chat format chatml-function-calling) answers, with HTTP 500,
+    to a message its pydantic schema refuses: an assistant turn's content must be a string."""
+    for n, message in enumerate(body.get("messages", [])):
+        if message.get("role") == "assistant" and "content" in message and not isinstance(message["content"], str):
+            return ("1 validation error for ChatCompletionRequestAssistantMessage\ncontent\n  Input "
+                    f"should be a valid string [type=string_type, input_value={message['content']!r}, "
+                    f"input_type={type(message['content']).__name__}] (messages.{n})")
+    return None
 
 
 def _anthropic(r: Reply, n: int) -> dict[str, Any]:
@@ -125,10 +137,15 @@ class StubLLM:
                     return
                 if r.delay_s:
                     stub.release.wait(r.delay_s)
-                if r.status != 200:
+                rejection = self.path.endswith("/chat/completions") and llama_cpp_rejection(body)
+                if rejection:
+                    payload = {"error": {"message": rejection, "type": "internal_server_error",
+                                         "param": None, "code": None}}
+                    r = Reply(status=500)
+                elif r.status != 200:
                     payload: dict[str, Any] = {"type": "error", "error": {
                         "type": "rate_limit_error" if r.status == 429 else "api_error",
-                        "message": f"stub status {r.status}"}}
+                        "message": r.text or f"stub status {r.status}"}}
                 elif self.path.endswith("/v1/messages"):
                     payload = _anthropic(r, n)
                 elif self.path.endswith("/chat/completions"):

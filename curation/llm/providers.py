@@ -61,6 +61,22 @@ T = TypeVar("T")
 Sleep = Callable[[float], None]
 
 
+# What compatible servers put in a 5xx body when the request itself is invalid (llama.cpp's
+# server answers a schema error with HTTP 500): sending it again cannot help.
+VALIDATION_MARKERS = ("validation error", "validationerror", "invalid request", "unprocessable")
+
+
+def is_request_error(exc: Exception) -> bool:
+    """A 4xx other than 408/409/429, or a 5xx whose body says the request failed validation."""
+    status = getattr(exc, "status_code", None)
+    if status is None:
+        return False
+    if 400 <= status < 500:
+        return status not in (408, 409, 429)
+    body = exc.response.text.lower() if isinstance(exc, (anthropic.APIStatusError, openai.APIStatusError)) else ""
+    return any(marker in body for marker in VALIDATION_MARKERS)
+
+
 def _retry_wait(exc: Exception, attempt: int, backoff_s: float) -> float | None:
     """Seconds to wait before retrying exc, or None when it must not be retried."""
     if isinstance(exc, (anthropic.APIConnectionError, openai.APIConnectionError)):
@@ -68,7 +84,7 @@ def _retry_wait(exc: Exception, attempt: int, backoff_s: float) -> float | None:
     status = getattr(exc, "status_code", None)
     if not isinstance(exc, (anthropic.APIStatusError, openai.APIStatusError)) or not (
         status in (408, 409, 429) or status >= 500
-    ):
+    ) or is_request_error(exc):
         return None
     headers = exc.response.headers
     for header, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
@@ -87,8 +103,9 @@ def with_retries(call: Callable[[], T], *, retries: int, backoff_s: float, sleep
         except (anthropic.APIError, openai.APIError) as exc:
             wait = _retry_wait(exc, attempt, backoff_s)
             if wait is None or attempt == retries:
-                status = getattr(exc, "status_code", None)
-                fatal = status in (400, 401, 403, 404, 422)
+                status = getattr(exc, "status_code", None) or 0
+                # the same request shape fails for every document: stop the run
+                fatal = status in (400, 401, 403, 404, 422) or (status >= 500 and is_request_error(exc))
                 tried = f" after {attempt} retries" if attempt else ""
                 raise LLMCallError(f"{what} failed{tried}: {exc}", fatal=fatal) from exc
             sleep(wait)
@@ -195,7 +212,9 @@ class OpenAIProvider:
         if isinstance(message, str):
             return [{"role": "user", "content": message}]
         if isinstance(message, Turn):
-            out: dict[str, Any] = {"role": "assistant", "content": message.text or None}
+            # "" rather than None: llama.cpp's server (and other compatible servers) validate
+            # content as a string and answer null with HTTP 500; the OpenAI API takes either.
+            out: dict[str, Any] = {"role": "assistant", "content": message.text}
             if message.tool_calls:
                 out["tool_calls"] = [
                     {"id": c.id, "type": "function", "function": {
