@@ -115,3 +115,19 @@ class MistakeKind(StrEnum):
 
     FALSE_POSITIVE = "false_positive"
     FALSE_NEGATIVE = "false_negative"
+
+
+# issue 16: why an item was assessed by the LLM, and where a provider batch stands
+
+
+class LLMTrigger(StrEnum):
+    MANUAL = "manual"  # someone ran `reason` or pressed Ask the LLM
+    AUTO = "auto"  # CURATION_LLM_AUTO: the classifier's score fell in the uncertainty band
+
+
+class BatchStatus(StrEnum):
+    SUBMITTED = "submitted"  # sent; the provider is still working on it
+    ENDED = "ended"  # every request has a result
+    EXPIRED = "expired"  # the provider gave up on some requests; those were assessed one by one
+    CANCELED = "canceled"  # cancelled before it ended; the rest were assessed one by one
+    COLLECTED = "collected"  # every item of it has a stored assessment

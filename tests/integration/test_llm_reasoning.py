@@ -89,8 +89,8 @@ def last_user_content(stub: StubLLM, n: int) -> str:
 
 def system_prompt(stub: StubLLM, n: int) -> str:
     body = stub.requests[n]
-    if "system" in body:
-        return body["system"]
+    if "system" in body:  # Anthropic: one cacheable text block
+        return "".join(block["text"] for block in body["system"])
     return next(m["content"] for m in body["messages"] if m["role"] == "system")
 
 
