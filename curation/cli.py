@@ -340,11 +340,14 @@ def worker(
 @app.command()
 def reason(
     limit: Annotated[int | None, typer.Option(help="Assess at most this many items.")] = None,
+    batch: Annotated[bool, typer.Option(help="First steps through the provider's batch API, at half price.")] = False,
+    auto: Annotated[bool, typer.Option(help="Only items in CURATION_LLM_AUTO_BAND, within the daily cap.")] = False,
 ) -> None:
     """Write LLM assessments (verdict, evidence, cost) for items that have none yet."""
-    from curation.llm.reasoning import reason_items
+    from curation.llm.reasoning import assess_uncertain, reason_items
 
-    result = reason_items(limit=limit, progress=stderr_progress())
+    run = assess_uncertain if auto else reason_items
+    result = run(limit=limit, batch=batch, progress=stderr_progress())
     if result["stopped"]:
         print(f"stopped: {result['stopped']}", file=sys.stderr)
     emit(result)

@@ -99,22 +99,23 @@ class PromptCache:
             blocks += body.get("system", [])
             for message in body["messages"]:
                 content = message["content"]
-                blocks += [{"text": content}] if isinstance(content, str) else content
+                blocks += [{"type": "text", "text": content}] if isinstance(content, str) else content
         else:
             blocks += body["messages"]
-        digest, total, prefixes = hashlib.sha256(), 0, []
+        digest, total, prefixes, marked = hashlib.sha256(), 0, [], []
         for block in blocks:
             digest.update(json.dumps(_without_cache_marks(block), sort_keys=True).encode())
             total += _tokens(block)
-            marked = not anthropic or (isinstance(block, dict) and "cache_control" in block)
-            if marked and total >= MIN_CACHED_TOKENS:
+            if total >= MIN_CACHED_TOKENS:
                 prefixes.append((digest.copy().hexdigest(), total))
-        with self._lock:
+                if not anthropic or (isinstance(block, dict) and "cache_control" in block):
+                    marked.append(prefixes[-1])
+        with self._lock:  # a hit at any block boundary; only breakpoints (Anthropic) are written
             read = max((n for key, n in prefixes if key in self.seen), default=0)
             if not anthropic:
                 read -= read % 128  # OpenAI caches in 128-token steps
-            self.seen.update(key for key, _ in prefixes)
-        written = max((n for _, n in prefixes), default=0) - read if anthropic else 0
+            self.seen.update(key for key, _ in marked)
+        written = max((n for _, n in marked), default=0) - read if anthropic else 0
         return total, read, max(written, 0)
 
 

@@ -20,6 +20,7 @@ from db.session import session_scope
 
 BATCH_DISCOUNT = 0.5
 MILLION = 1_000_000
+SAMPLE = 1_000
 
 
 @dataclass(frozen=True)
@@ -51,14 +52,16 @@ def _from_override(values: list[float]) -> Price:
 
 
 def _from_genai_prices(provider: str, model: str) -> Price | None:
+    """The base rates. Asked for a thousand tokens, scaled up: a million at once would be priced
+    at the long-context tier some models charge above 200k prompt tokens."""
     def rate(**tokens: int) -> Decimal:
         calc = calc_price(Usage(**tokens), model, provider_id=provider)
-        return calc.input_price + calc.output_price
+        return (calc.input_price + calc.output_price) * (MILLION // SAMPLE)
 
     try:
-        return Price(float(rate(input_tokens=MILLION)), float(rate(output_tokens=MILLION)),
-                     float(rate(input_tokens=MILLION, cache_read_tokens=MILLION)),
-                     float(rate(input_tokens=MILLION, cache_write_tokens=MILLION)))
+        return Price(float(rate(input_tokens=SAMPLE)), float(rate(output_tokens=SAMPLE)),
+                     float(rate(input_tokens=SAMPLE, cache_read_tokens=SAMPLE)),
+                     float(rate(input_tokens=SAMPLE, cache_write_tokens=SAMPLE)))
     except LookupError:
         return None
 

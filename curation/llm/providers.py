@@ -286,8 +286,8 @@ class OpenAIProvider:
         for file_id in (batch.error_file_id, batch.output_file_id):  # output wins over an error
             if file_id:
                 text = self._retried(lambda f=file_id: self.client.files.content(f).text, "batch results")
-                for line in filter(None, text.splitlines()):
-                    results[(entry := json.loads(line))["custom_id"]] = self._result(entry)
+                for entry in map(json.loads, filter(None, text.splitlines())):
+                    results[entry["custom_id"]] = self._result(entry)
         return BatchState(status, results)
 
     def cancel_batch(self, batch_id: str) -> None:
