@@ -13,6 +13,7 @@ from decimal import Decimal
 from genai_prices import Usage, calc_price
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from curation.errors import BudgetExceeded, ConfigError
 from db.models import LLMSpend
@@ -138,10 +139,10 @@ class DailyBudget(Budget):
 
     @property
     def exhausted(self) -> bool:
-        self.spent_usd = spent_today()
+        with session_scope() as session:
+            self.spent_usd = spent_today(session)
         return self.spent_usd >= self.cap_usd
 
 
-def spent_today() -> float:
-    with session_scope() as session:
-        return session.scalar(select(LLMSpend.spent_usd).where(LLMSpend.day == today())) or 0.0
+def spent_today(session: Session) -> float:
+    return session.scalar(select(LLMSpend.spent_usd).where(LLMSpend.day == today())) or 0.0
