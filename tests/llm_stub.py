@@ -15,8 +15,9 @@ a reply with usage=None is measured: about four characters a token, and a prompt
 serves a prefix it has seen (Anthropic: up to a cache_control breakpoint, OpenAI: automatically),
 from 1,024 tokens on, as both providers do.
 
-Batches: each answers batch_polls polls "in progress", then ends. expire_after=k ends it with
-only the first k requests answered and the rest expired."""
+Batches: each answers batch_polls polls "in progress", then ends. expire_after=k leaves all but
+the first k requests unprocessed: expired when the batch ends, canceled if it is cancelled first
+(a cancelled batch ends at the next poll)."""
 
 import hashlib
 import json
@@ -280,8 +281,10 @@ class StubLLM:
         for custom_id, r in batch.results.items():
             if r is None:
                 errors.append({"id": f"req_{custom_id}", "custom_id": custom_id, "response": None,
-                               "error": {"code": "batch_expired", "message": "This request could not "
-                                         "be executed before the completion window expired."}})
+                               "error": {"code": "batch_cancelled", "message": "This request was "
+                                         "cancelled."} if batch.canceled else {
+                                   "code": "batch_expired", "message": "This request could not "
+                                   "be executed before the completion window expired."}})
             else:
                 output.append({"id": f"req_{custom_id}", "custom_id": custom_id, "error": None,
                                "response": {"status_code": r["status"], "request_id": custom_id,

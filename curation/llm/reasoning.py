@@ -313,6 +313,17 @@ def _run(settings: Settings, budget: Budget, trigger: str, *, batch: bool, progr
     return run.finish(started)
 
 
+def cancel_batches() -> dict[str, Any]:
+    """Ask the provider to cancel this configuration's open batches. What it finished stays
+    paid for and is used by the next `reason --batch`; the rest is assessed synchronously then."""
+    settings = get_settings()
+    run = Run(settings, Budget(settings.llm_budget_usd), LLMTrigger.MANUAL, time.sleep, no_progress)
+    open_batches = run.open_batches()
+    for batch in open_batches:
+        run.provider.cancel_batch(batch.batch_id)
+    return {"canceled": [batch.batch_id for batch in open_batches]}
+
+
 def reason_items(*, limit: int | None = None, batch: bool = False, progress: ProgressFn = no_progress,
                  sleep: Sleep = time.sleep) -> dict[str, Any]:
     """Assess pending items with the configured LLM; stops cleanly at the spending cap.

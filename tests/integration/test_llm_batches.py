@@ -2,6 +2,7 @@
 assessed one by one) and automatic assessment of uncertain items within a daily cap shared by
 every worker. The real anthropic and openai clients against the stub, on SQLite and PostgreSQL."""
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -9,13 +10,17 @@ from sqlalchemy import select
 
 from curation.enums import BatchStatus, LLMTrigger, ModelStatus
 from curation.errors import ConfigError
-from curation.llm.reasoning import assess_uncertain, reason_items
+from curation.files.importing import import_file
+from curation.llm.reasoning import assess_uncertain, cancel_batches, reason_items
+from curation.pipeline import score_new_items
 from curation.settings import get_settings
-from db.models import LLMAssessment, LLMBatch, ModelVersion, Score
+from db.models import LLMBatch, ModelVersion, Score, ScoringRun
 from db.session import session_scope
-from tests.factories import run_cli
+from models.training import train
+from tests.factories import labelled_rows, run_cli, write_jsonl
 from tests.integration.test_llm_reasoning import TEXT, add_item, assessments, stub, verdict  # noqa: F401
 from tests.llm_stub import StubLLM, reply, tool
+from tests.model_fixtures import small_model_settings, tiny_modernbert  # noqa: F401
 
 SEARCH = tool("search_document", {"phrase": "in production"})
 FIRST_BATCHED = 0.0006  # the stub's 1000 in + 100 out at $1/$2 per M, at the batch discount
@@ -132,6 +137,25 @@ def test_an_expired_batch_falls_back_per_item_with_a_clear_status(stub: StubLLM)
     assert stored.note == "2 of 3 request(s) had no result and were assessed synchronously"
 
 
+def test_a_cancelled_batch_keeps_what_it_finished_and_assesses_the_rest(stub: StubLLM) -> None:
+    ids = [add_item(n, f"{TEXT} {n}") for n in range(3)]
+    stub.expire_after, stub.batch_polls = 1, 5  # one request done when the curator cancels
+    stub.script = [reply("", SEARCH), reply("", verdict()), reply("", verdict()), reply("", verdict())]
+    cancelled: list[dict[str, Any]] = []
+
+    def cancel_while_waiting(_seconds: float) -> None:
+        if not cancelled:  # as `reason --cancel-batches` from another shell would
+            cancelled.append(cancel_batches())
+
+    result = reason_items(batch=True, sleep=cancel_while_waiting)
+    assert cancelled == [{"canceled": list(stub.batches)}]
+    assert (result["assessed"], result["batches"][0]["status"], result["batches"][0]["fallback"]) == (
+        3, "canceled", 2)
+    rows = {r.item_id: r for r in assessments()}
+    assert rows[ids[0]].batched and "cancel" in rows[ids[2]].steps[0]["batch"]
+    assert batches()[0].status == BatchStatus.CANCELED and batches()[0].finished_at is not None
+
+
 def _scored(probabilities: list[float]) -> list[int]:
     ids = [add_item(n, f"{TEXT} {n}") for n in range(len(probabilities))]
     with session_scope() as session:
@@ -181,3 +205,25 @@ def test_the_daily_cap_holds_across_workers(stub: StubLLM, monkeypatch: pytest.M
     # A manual run is not bound by the automatic cap.
     assert reason_items(limit=1, sleep=lambda s: None)["assessed"] == 1
 
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # training: one backend, one provider
+@pytest.mark.parametrize("stub", ["anthropic"], indirect=True)
+def test_new_items_the_model_is_unsure_of_are_assessed_right_after_scoring(
+    stub: StubLLM, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, small_model_settings: None,
+    tiny_modernbert: str,
+) -> None:
+    with session_scope() as session:
+        import_file(session, write_jsonl(tmp_path / "rows.jsonl", labelled_rows(6, 6)))
+    train(base_model=tiny_modernbert, promote=True)
+    _auto_env(monkeypatch)
+    monkeypatch.setenv("CURATION_LLM_AUTO_BAND", "0.5")  # a random tiny model: take every score
+    monkeypatch.setenv("CURATION_LLM_AUTO_DAILY_USD", "0.003")
+    get_settings.cache_clear()
+    stub.respond = lambda body: reply("", verdict())
+    result = score_new_items()
+    assert result["scored"] == 12 and result["llm_auto"]["assessed"] == 3  # the cap: three calls
+    assert {r.trigger for r in assessments()} == {LLMTrigger.AUTO}
+    with session_scope() as session:
+        run = session.scalars(select(ScoringRun)).one()
+    assert (run.items, run.device) == (12, "cpu") and run.seconds > 0
