@@ -130,4 +130,4 @@ class BatchStatus(StrEnum):
     ENDED = "ended"  # every request has a result
     EXPIRED = "expired"  # the provider gave up on some requests; those were assessed one by one
     CANCELED = "canceled"  # cancelled before it ended; the rest were assessed one by one
-    COLLECTED = "collected"  # every item of it has a stored assessment
+    FAILED = "failed"  # the provider refused the whole batch; every item was assessed one by one

@@ -182,13 +182,15 @@ class Settings(BaseSettings):
     )
     # issue 16: batches, automatic assessment of uncertain items, classifier cost
     llm_batch_poll_s: float = Field(30.0, description="Seconds between polls of a provider batch.")
-    llm_auto: bool = Field(False, description="Assess newly scored items in the uncertainty band automatically.")
+    llm_auto: bool = Field(
+        False, description="Assess newly scored items in the uncertainty band automatically."
+    )
     llm_auto_band: float = Field(
         0.15, description="Auto-assess items whose score is within this distance of the 0.5 threshold."
     )
     llm_auto_daily_usd: float = Field(1.0, description="Most USD automatic assessments spend per UTC day.")
     classifier_usd_per_hour: float = Field(
-        0.10, description="Price of one hour of the scoring machine, for the classifier's cost per 1,000 items."
+        0.10, description="USD per hour of the scoring machine, for the classifier's cost per 1,000 items."
     )
 
     @field_validator("llm_prices")

@@ -281,7 +281,7 @@ class LLMBatch(Base):
     status: Mapped[str] = mapped_column(String(16), index=True)  # curation.enums.BatchStatus
     note: Mapped[str | None] = mapped_column(RedactedText)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    finished_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]  # once every item has an assessment; open until then
 
 
 class LLMSpend(Base):

@@ -21,7 +21,8 @@ show_flash()
 
 def _reason() -> None:
     try:
-        params = {"limit": int(st.session_state["reason_limit"]), "batch": bool(st.session_state["reason_batch"])}
+        params = {"limit": int(st.session_state["reason_limit"]),
+                  "batch": bool(st.session_state["reason_batch"])}
         job, created = submit_as(user, JobKind.REASON, params)
         flash(f"LLM assessments running as job #{job.id}" if created else f"job #{job.id} is already running")
     except CurationError as exc:
@@ -73,7 +74,8 @@ manual.metric("Asked for (manual)", coverage["by_trigger"]["manual"])
 auto_policy = coverage["auto"]
 auto.metric("Uncertain, assessed automatically", coverage["by_trigger"]["auto"],
             f"band ±{auto_policy['band']}, ${auto_policy['spent_today_usd']:.2f} of "
-            f"${auto_policy['daily_cap_usd']:.2f} today" if auto_policy["enabled"] else "CURATION_LLM_AUTO is off",
+            f"${auto_policy['daily_cap_usd']:.2f} today" if auto_policy["enabled"]
+            else "CURATION_LLM_AUTO is off",
             delta_color="off")
 
 costs = report["cost_per_1000_items"]
@@ -82,7 +84,8 @@ rows = [{"who": f"classifier ({costs['classifier']['device'] or 'not measured'})
          "usd_per_1000_items": costs["classifier"]["usd"], "latency_ms_p50": None,
          "items_measured": costs["classifier"]["items"]}]
 rows += [{"who": f"LLM, {mode}", "usd_per_1000_items": costs["llm"][mode]["usd"],
-          "latency_ms_p50": costs["llm"][mode]["latency_ms_p50"], "items_measured": costs["llm"][mode]["items"]}
+          "latency_ms_p50": costs["llm"][mode]["latency_ms_p50"],
+          "items_measured": costs["llm"][mode]["items"]}
          for mode in ("synchronous", "batched", "cached")]
 st.dataframe(rows, hide_index=True, use_container_width=True)
 st.caption(f"Classifier: measured scoring seconds x ${costs['classifier']['usd_per_hour']:.2f} per hour "

@@ -101,7 +101,8 @@ class Agent:
         return outcome
 
     def _user(self, doc: Document) -> str:
-        return render(self.prompt.user, self.task, self.tag, outline=outline(doc), metadata=read_metadata(doc))
+        return render(self.prompt.user, self.task, self.tag, outline=outline(doc),
+                      metadata=read_metadata(doc))
 
     def _first_force(self) -> str | None:
         return VERDICT_TOOL if self.limits.max_steps <= 1 else None

@@ -92,7 +92,9 @@ def is_request_error(exc: Exception) -> bool:
         return False
     if 400 <= status < 500:
         return status not in (408, 409, 429)
-    body = exc.response.text.lower() if isinstance(exc, (anthropic.APIStatusError, openai.APIStatusError)) else ""
+    if not isinstance(exc, (anthropic.APIStatusError, openai.APIStatusError)):
+        return False
+    body = exc.response.text.lower()
     return any(marker in body for marker in VALIDATION_MARKERS)
 
 
@@ -184,12 +186,8 @@ class AnthropicProvider:
         batch = self._retried(lambda: self.client.messages.batches.retrieve(batch_id), "batch poll")
         if batch.processing_status != "ended":
             return BatchState(BatchStatus.SUBMITTED)
-        results: dict[str, BatchResult] = {}
-        for entry in self._retried(lambda: list(self.client.messages.batches.results(batch_id)), "batch results"):
-            result = entry.result
-            results[entry.custom_id] = (self._turn(result.message) if result.type == "succeeded"
-                                        else f"batch request {result.type}" + (
-                                            f": {result.error.error.message}" if result.type == "errored" else ""))
+        entries = self._retried(lambda: list(self.client.messages.batches.results(batch_id)), "batch results")
+        results = {entry.custom_id: self._result(entry.result) for entry in entries}
         counts = batch.request_counts
         status = (BatchStatus.EXPIRED if counts.expired else BatchStatus.CANCELED if counts.canceled
                   else BatchStatus.ENDED)
@@ -197,6 +195,12 @@ class AnthropicProvider:
 
     def cancel_batch(self, batch_id: str) -> None:
         self._retried(lambda: self.client.messages.batches.cancel(batch_id), "batch cancel")
+
+    def _result(self, result: Any) -> BatchResult:
+        if result.type == "succeeded":
+            return self._turn(result.message)
+        detail = f": {result.error.error.message}" if result.type == "errored" else ""
+        return f"batch request {result.type}{detail}"
 
     def _retried(self, call: Callable[[], T], what: str) -> T:
         return with_retries(call, retries=self.settings.llm_retries, backoff_s=self.settings.llm_backoff_s,
@@ -279,7 +283,7 @@ class OpenAIProvider:
     def poll_batch(self, batch_id: str) -> BatchState:
         batch = self._retried(lambda: self.client.batches.retrieve(batch_id), "batch poll")
         status = {"completed": BatchStatus.ENDED, "expired": BatchStatus.EXPIRED,
-                  "cancelled": BatchStatus.CANCELED, "failed": BatchStatus.EXPIRED}.get(batch.status)
+                  "cancelled": BatchStatus.CANCELED, "failed": BatchStatus.FAILED}.get(batch.status)
         if status is None:  # validating, in_progress, finalizing, cancelling
             return BatchState(BatchStatus.SUBMITTED)
         results: dict[str, BatchResult] = {}

@@ -34,6 +34,7 @@ from db.session import session_scope
 from models.registry import active_version_id
 
 CHARS_PER_TOKEN = 4  # for the cost estimate that keeps a batch within the spending cap
+AUTO_ITEMS = 1000  # most items one automatic pass plans: the daily cap stops it long before
 
 
 def _ok(model: str, prompt_version: str) -> Any:
@@ -87,7 +88,8 @@ def _copy(source: LLMAssessment, item: Item, trigger: str) -> LLMAssessment:
     )
 
 
-def _row(item: Item, provider: Provider, prompt_version: str, outcome: Outcome, trigger: str) -> LLMAssessment:
+def _row(item: Item, provider: Provider, prompt_version: str, outcome: Outcome,
+         trigger: str) -> LLMAssessment:
     verdict = outcome.verdict
     return LLMAssessment(
         item_id=item.id, content_hash=item.content_hash, provider=provider.name,
@@ -344,4 +346,4 @@ def assess_uncertain(*, limit: int | None = None, batch: bool = False,
     return _run(settings, DailyBudget(settings.llm_auto_daily_usd), LLMTrigger.AUTO, batch=batch,
                 progress=progress, sleep=sleep,
                 pick=lambda session, model, version: _uncertain(session, model, version,
-                                                                settings.llm_auto_band, limit))
+                                                                settings.llm_auto_band, limit or AUTO_ITEMS))

@@ -118,7 +118,8 @@ def _coverage(session: Session) -> dict[str, Any]:
             "share": round(assessed / corpus, 4) if corpus else None,
             "by_trigger": {t.value: by_trigger.get(t.value, 0) for t in LLMTrigger},
             "auto": {"enabled": settings.llm_auto, "band": settings.llm_auto_band,
-                     "daily_cap_usd": settings.llm_auto_daily_usd, "spent_today_usd": round(spent_today(session), 6)}}
+                     "daily_cap_usd": settings.llm_auto_daily_usd,
+                     "spent_today_usd": round(spent_today(session), 6)}}
 
 
 def agreement_report(session: Session) -> dict[str, Any]:
