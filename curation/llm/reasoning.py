@@ -128,6 +128,13 @@ def _plan(session: Session, items: list[Item], model: str, prompt_version: str,
     return to_run, duplicates
 
 
+def _stored_since(session: Session, batch: LLMBatch) -> set[int]:
+    """The batch's items with an assessment made since it was sent."""
+    return set(session.scalars(select(LLMAssessment.item_id).where(
+        LLMAssessment.item_id.in_(batch.item_ids), LLMAssessment.created_at >= batch.created_at,
+        LLMAssessment.model == batch.model, LLMAssessment.prompt_version == batch.prompt_version)))
+
+
 class Run:
     """One `reason` run: its provider, prompt, budget, summary, and the pool that assesses."""
 
@@ -270,19 +277,18 @@ class Run:
             state = self.provider.poll_batch(batch.batch_id)
         with session_scope() as session:
             session.execute(update(LLMBatch).where(LLMBatch.id == batch.id).values(status=state.status))
-            stored = set(session.scalars(select(LLMAssessment.item_id).where(
-                LLMAssessment.item_id.in_(batch.item_ids), LLMAssessment.created_at >= batch.created_at,
-                LLMAssessment.model == batch.model, LLMAssessment.prompt_version == batch.prompt_version)))
             items = list(session.scalars(select(Item).where(
-                Item.id.in_(set(batch.item_ids) - stored)).order_by(Item.id)))
+                Item.id.in_(set(batch.item_ids) - _stored_since(session, batch))).order_by(Item.id)))
         missing = f"no result in batch {batch.batch_id} ({state.status})"
         work = [(item, state.results.get(f"item-{item.id}", missing)) for item in items]
         self.total += len(work)
         self.assess(self.agent(batch.tag), work)
         fallback = sum(not isinstance(first, Turn) for _, first in work)
         with session_scope() as session:
+            # Left open while the spending cap held items back: their paid first steps wait there.
+            done = len(_stored_since(session, batch)) == len(set(batch.item_ids))
             session.execute(update(LLMBatch).where(LLMBatch.id == batch.id).values(
-                finished_at=utcnow(),
+                finished_at=utcnow() if done else None,
                 note=f"{fallback} of {len(batch.item_ids)} request(s) had no result and were "
                      "assessed synchronously" if fallback else None))
         self.summary["batches"].append({
