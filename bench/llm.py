@@ -7,8 +7,8 @@ the verdict). Times our way (CURATION_LLM_CONCURRENCY workers) and the naive way
 another) in the same run and prints the ratio, then times a second run over the same items,
 which the cache answers without a single call.
 
-Cost: assesses --cost-items long documents (three ReAct steps each) with claude-haiku-4-5 at its
-genai-prices list prices, from the token counts the stub reports: today's way (synchronous, no
+Cost: assesses --cost-items long documents (three ReAct steps each) with claude-haiku-4-5 and with
+gpt-5-mini at their genai-prices list prices, from the token counts the stub reports: today's way (synchronous, no
 prompt cache: what the code did before issue 16), with prompt caching, and with caching plus the
 first step by batch; prints USD per 1,000 items, wall time, the ratio against today's way, and
 whether every verdict matched."""
@@ -21,15 +21,16 @@ import tempfile
 import time
 from pathlib import Path
 
+from sqlalchemy import select
+
 sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
 from curation.corpus.text import content_hash  # noqa: E402
 from curation.llm.reasoning import reason_items  # noqa: E402
 from curation.settings import get_settings  # noqa: E402
 from db.migrate import upgrade  # noqa: E402
-from db.models import Item  # noqa: E402
+from db.models import Item, LLMAssessment  # noqa: E402
 from db.session import reset_caches, session_scope  # noqa: E402
-from db.models import LLMAssessment  # noqa: E402
 from tests.llm_stub import PromptCache, Reply, StubLLM, tool  # noqa: E402
 
 VERDICT = tool("submit_verdict", {"label": "accept", "confidence": 0.8, "rationale": "r",
@@ -88,7 +89,8 @@ def main() -> None:
     print(f"ratio naive/ours:           {naive_s / ours_s:7.2f}x")
     print(f"second run (cache):         {cached_s:7.3f} s, {len(stub.requests) - calls} calls, "
           f"{again['assessed']} assessed")
-    cost_comparison(args.cost_items)
+    cost_comparison(args.cost_items, "anthropic", "claude-haiku-4-5")
+    cost_comparison(args.cost_items, "openai", "gpt-5-mini")
 
 
 class NoCache(PromptCache):
@@ -109,21 +111,23 @@ def long_document(i: int) -> str:
 
 def react_reply(body: dict) -> Reply:
     """Three steps per document: search, read a section, then the verdict the text supports."""
-    turns = len(body["messages"])
-    if turns == 1:
-        return Reply("Look for production use.", [tool("search_document", {"phrase": "production"})], usage=None)
-    if turns == 3:
+    turns = [m for m in body["messages"] if m["role"] != "system"]
+    if len(turns) == 1:
+        return Reply("Look for production use.", [tool("search_document", {"phrase": "production"})],
+                     usage=None)
+    if len(turns) == 3:
         return Reply("Read the first part.", [tool("read_section", {"number": 2})], usage=None)
-    text = json.dumps(body["messages"][0])
-    label = "accept" if "in production" in text else "reject"
+    label = "accept" if "in production" in json.dumps(turns[0]) else "reject"
     return Reply("", [tool("submit_verdict", {"label": label, "confidence": 0.8, "rationale": "r",
                                               "evidence": ["support triage"]})], usage=None)
 
 
-def cost_run(folder: Path, n: int, *, cache: bool, batch: bool) -> tuple[float, dict, dict[str, str]]:
-    os.environ.update({"CURATION_HOME": str(folder), "CURATION_LLM_MODEL": "claude-haiku-4-5",
-                       "CURATION_LLM_PRICES": "{}", "CURATION_LLM_CONCURRENCY": "4",
-                       "CURATION_LLM_BATCH_POLL_S": "0.05"})
+def cost_run(folder: Path, n: int, provider: str, model: str, *, cache: bool,
+             batch: bool) -> tuple[float, dict, dict[int, str]]:
+    os.environ.update({"CURATION_HOME": str(folder), "CURATION_LLM_PROVIDER": provider,
+                       "CURATION_LLM_MODEL": model, "CURATION_LLM_PRICES": "{}",
+                       "CURATION_LLM_CONCURRENCY": "4", "CURATION_LLM_BATCH_POLL_S": "0.05",
+                       "OPENAI_API_KEY": "bench"})
     get_settings.cache_clear()
     reset_caches()
     upgrade()
@@ -134,30 +138,30 @@ def cost_run(folder: Path, n: int, *, cache: bool, batch: bool) -> tuple[float, 
                              content_hash=content_hash(text), fetch_status="ok"))
     with StubLLM(react_reply) as stub:
         stub.cache = PromptCache() if cache else NoCache()
-        os.environ["CURATION_LLM_BASE_URL"] = stub.url
+        os.environ["CURATION_LLM_BASE_URL"] = stub.url + ("/v1" if provider == "openai" else "")
         get_settings.cache_clear()
         started = time.perf_counter()
         result = reason_items(batch=batch)
         seconds = time.perf_counter() - started
     with session_scope() as session:
-        verdicts = {row.item_id: row.verdict for row in session.query(LLMAssessment)}
+        verdicts = dict(session.execute(select(LLMAssessment.item_id, LLMAssessment.verdict)).all())
     return seconds, result, verdicts
 
 
-def cost_comparison(n: int) -> None:
+def cost_comparison(n: int, provider: str, model: str) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        runs = {name: cost_run(Path(tmp) / name, n, cache=cache, batch=batch) for name, cache, batch in (
-            ("today: synchronous, no cache", False, False),
-            ("prompt caching", True, False),
-            ("caching + first step by batch", True, True))}
-    base_cost = runs["today: synchronous, no cache"][1]["cost_usd"]
-    base_verdicts = runs["today: synchronous, no cache"][2]
-    print(f"\n{n} documents, 3 ReAct steps each, claude-haiku-4-5 at genai-prices list prices")
+        runs = {name: cost_run(Path(tmp) / name, n, provider, model, cache=cache, batch=batch)
+                for name, cache, batch in (("today: synchronous, no cache", False, False),
+                                           ("prompt caching", True, False),
+                                           ("caching + first step by batch", True, True))}
+    _, base, base_verdicts = runs["today: synchronous, no cache"]
+    print(f"\n{n} documents, 3 ReAct steps each, {provider} {model} at genai-prices list prices")
     for name, (seconds, result, verdicts) in runs.items():
         per_1000 = result["cost_usd"] * 1000 / n
         print(f"{name:32s} ${per_1000:7.3f} per 1,000 items  {seconds:6.2f} s  "
               f"cache read {result['cache_read_tokens']:>8} of {result['tokens_in']:>8} input tokens  "
-              f"{base_cost / result['cost_usd']:5.2f}x cheaper  same verdicts: {verdicts == base_verdicts}")
+              f"{base['cost_usd'] / result['cost_usd']:5.2f}x cheaper  assessed {result['assessed']}  "
+              f"same verdicts: {verdicts == base_verdicts}")
 
 
 if __name__ == "__main__":
