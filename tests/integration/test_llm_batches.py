@@ -137,6 +137,28 @@ def test_an_expired_batch_falls_back_per_item_with_a_clear_status(stub: StubLLM)
     assert stored.note == "2 of 3 request(s) had no result and were assessed synchronously"
 
 
+def test_a_batch_held_back_by_the_spending_cap_stays_open_for_the_next_run(
+    stub: StubLLM, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CURATION_LLM_MAX_TOKENS", "10")  # the batch's worst case fits the cap
+    monkeypatch.setenv("CURATION_LLM_BUDGET_USD", "0.0025")  # but not three whole loops
+    get_settings.cache_clear()
+    ids = [add_item(n, f"{TEXT} {n}") for n in range(3)]
+    _batch_script(stub, 3)
+    first = reason_items(batch=True, sleep=lambda s: None)
+    assert (first["assessed"], first["not_started"], len(stub.batches)) == (2, 1, 1)
+    assert batches()[0].finished_at is None  # the third item's paid first step waits there
+    monkeypatch.setenv("CURATION_LLM_BUDGET_USD", "1")
+    get_settings.cache_clear()
+    calls = len(stub.requests)
+    second = reason_items(batch=True, sleep=lambda s: None)
+    assert second["assessed"] == 1 and second["batches"][0]["resumed"] is True
+    assert len(stub.requests) == calls + 1 and len(stub.batches) == 1  # only its verdict was asked
+    last = {r.item_id: r for r in assessments()}[ids[2]]
+    assert last.batched and last.cost_usd == pytest.approx(FIRST_BATCHED + CALL_COST)
+    assert batches()[0].finished_at is not None
+
+
 def test_a_cancelled_batch_keeps_what_it_finished_and_assesses_the_rest(stub: StubLLM) -> None:
     ids = [add_item(n, f"{TEXT} {n}") for n in range(3)]
     stub.expire_after, stub.batch_polls = 1, 5  # one request done when the curator cancels
@@ -227,3 +249,4 @@ def test_new_items_the_model_is_unsure_of_are_assessed_right_after_scoring(
     with session_scope() as session:
         run = session.scalars(select(ScoringRun)).one()
     assert (run.items, run.device) == (12, "cpu") and run.seconds > 0
+

@@ -1,9 +1,11 @@
 """Prices from genai-prices and CURATION_LLM_PRICES: what a call with cache tokens costs."""
 
 import pytest
+from pydantic import ValidationError
 
 from curation.errors import ConfigError
 from curation.llm.pricing import BATCH_DISCOUNT, Price, Tokens, cost_usd, price_of
+from curation.settings import Settings
 
 
 def test_current_models_of_both_providers_have_prices_out_of_the_box() -> None:
@@ -34,3 +36,12 @@ def test_an_unknown_model_is_refused_with_how_to_set_its_price() -> None:
                                           r"CURATION_LLM_PRICES; set CURATION_LLM_PRICES='\{\"my-finetune\": "
                                           r"\[IN, OUT\]\}'"):
         price_of("openai", "my-finetune", {})
+
+
+def test_a_price_list_of_the_wrong_length_is_refused_with_the_two_forms(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("CURATION_LLM_PRICES", '{"mine": [1, 2, 3]}')
+    with pytest.raises(ValidationError, match=r"CURATION_LLM_PRICES\['mine'\] has 3 numbers; give \[in, out\] "
+                                              r"or \[in, out, cache_read, cache_write\]"):
+        Settings()
