@@ -54,6 +54,7 @@ class Outcome:
     cache_read_tokens: int = 0
     cache_write_tokens: int = 0
     batched: bool = False  # the first step came back from a provider batch
+    calls: int = 0  # synchronous calls made (a batched first step is not one)
     cost_usd: float = 0.0
     latency_ms: float = 0.0
     error: str | None = None
@@ -149,7 +150,9 @@ class Agent:
 
     def _call(self, transcript: list[Any], force: str | None, outcome: Outcome) -> Turn:
         self.budget.check()
-        return self._account(self.provider.complete(self.system, transcript, self.tools, force), outcome)
+        turn = self.provider.complete(self.system, transcript, self.tools, force)
+        outcome.calls += 1
+        return self._account(turn, outcome)
 
     def _account(self, turn: Turn, outcome: Outcome, batched: bool = False) -> Turn:
         tokens: Tokens = turn.tokens

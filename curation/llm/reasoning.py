@@ -198,8 +198,10 @@ class Run:
         return self.summary["cached"] + self.summary["assessed"] + self.summary["failed"]
 
     def _store(self, item: Item, outcome: Outcome) -> None:
-        if outcome.stopped_by_budget and outcome.tokens_in == outcome.tokens_out == 0:
-            return  # refused by the cap before its first call: not started, nothing to record
+        if outcome.stopped_by_budget and outcome.calls == 0:
+            # refused by the cap before its first call: not started, nothing to record (a batched
+            # first step stays in its open batch for the next run)
+            return
         with session_scope() as session:
             session.add(_row(item, self.provider, self.prompt.version, outcome, self.trigger))
         s = self.summary
