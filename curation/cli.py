@@ -351,11 +351,18 @@ def worker(
 @app.command()
 def reason(
     limit: Annotated[int | None, typer.Option(help="Assess at most this many items.")] = None,
+    batch: Annotated[bool, typer.Option(help="First steps through the provider's batch API, at half price.")] = False,
+    auto: Annotated[bool, typer.Option(help="Only items in CURATION_LLM_AUTO_BAND, within the daily cap.")] = False,
+    cancel_batches: Annotated[bool, typer.Option(help="Cancel open batches; the next --batch run collects.")] = False,
 ) -> None:
     """Write LLM assessments (verdict, evidence, cost) for items that have none yet."""
-    from curation.llm.reasoning import reason_items
+    from curation.llm import reasoning
 
-    result = reason_items(limit=limit, progress=stderr_progress())
+    if cancel_batches:
+        emit(reasoning.cancel_batches())
+        return
+    run = reasoning.assess_uncertain if auto else reasoning.reason_items
+    result = run(limit=limit, batch=batch, progress=stderr_progress())
     if result["stopped"]:
         print(f"stopped: {result['stopped']}", file=sys.stderr)
     emit(result)

@@ -126,3 +126,19 @@ class OnConflict(StrEnum):
     KEEP = "keep"  # the stored label, else the file's first
     REPLACE = "replace"  # the file's last label
     SKIP = "skip"  # record no label for that item
+
+
+# issue 16: why an item was assessed by the LLM, and where a provider batch stands
+
+
+class LLMTrigger(StrEnum):
+    MANUAL = "manual"  # someone ran `reason` or pressed Ask the LLM
+    AUTO = "auto"  # CURATION_LLM_AUTO: the classifier's score fell in the uncertainty band
+
+
+class BatchStatus(StrEnum):
+    SUBMITTED = "submitted"  # sent; the provider is still working on it
+    ENDED = "ended"  # every request has a result
+    EXPIRED = "expired"  # the provider gave up on some requests; those were assessed one by one
+    CANCELED = "canceled"  # cancelled before it ended; the rest were assessed one by one
+    FAILED = "failed"  # the provider refused the whole batch; every item was assessed one by one

@@ -1,10 +1,13 @@
 """What happens to new items, the same from every entry point (the CLI `ingest`, the ingest job
-behind the Sources page, feed schedules): fetch them, then score them with the active model."""
+behind the Sources page, feed schedules): fetch them, then score them with the active model, then
+(CURATION_LLM_AUTO) let the LLM assess those the model is unsure of, within the daily cap."""
 
 from typing import Any
 
 from curation.fetch.ingest import ingest_urls
+from curation.llm.reasoning import assess_uncertain
 from curation.progress import ProgressFn, no_progress
+from curation.settings import get_settings
 from db.session import session_scope
 from models.registry import active_version
 from models.scoring import score_unscored
@@ -19,7 +22,10 @@ def score_new_items(progress: ProgressFn = no_progress) -> dict[str, Any]:
         active = active_version(session) is not None
     if not active:
         return {"scored": 0, "scorer": None, "note": NO_MODEL_YET}
-    return score_unscored(progress=progress)
+    result = score_unscored(progress=progress)
+    if get_settings().llm_auto and result["scored"]:  # a second opinion where the model is unsure
+        result["llm_auto"] = assess_uncertain(progress=progress)
+    return result
 
 
 def ingest_and_score(urls: list[str], *, allow_private_hosts: bool | None = None, score: bool = True,

@@ -175,17 +175,32 @@ class Settings(BaseSettings):
     )
     llm_concurrency: int = Field(4, description="Documents assessed at once.")
     llm_budget_usd: float = Field(5.0, description="Spending cap of one `reason` run in USD.")
-    llm_prices: dict[str, tuple[float, float]] = Field(
-        {
-            "claude-sonnet-4-5": (3.0, 15.0),
-            "claude-haiku-4-5": (1.0, 5.0),
-            "claude-opus-4-1": (15.0, 75.0),
-            "gpt-4.1": (2.0, 8.0),
-            "gpt-4.1-mini": (0.4, 1.6),
-            "gpt-4o-mini": (0.15, 0.6),
-        },
-        description='USD per million input and output tokens by model, JSON: {"model": [in, out]}.',
+    llm_prices: dict[str, list[float]] = Field(
+        {},
+        description="USD per million tokens by model, JSON: {\"model\": [in, out]} or [in, out, "
+        "cache_read, cache_write]; overrides or adds to the genai-prices table.",
     )
+    # issue 16: batches, automatic assessment of uncertain items, classifier cost
+    llm_batch_poll_s: float = Field(30.0, description="Seconds between polls of a provider batch.")
+    llm_auto: bool = Field(
+        False, description="Assess newly scored items in the uncertainty band automatically."
+    )
+    llm_auto_band: float = Field(
+        0.15, description="Auto-assess items whose score is within this distance of the 0.5 threshold."
+    )
+    llm_auto_daily_usd: float = Field(1.0, description="Most USD automatic assessments spend per UTC day.")
+    classifier_usd_per_hour: float = Field(
+        0.10, description="USD per hour of the scoring machine, for the classifier's cost per 1,000 items."
+    )
+
+    @field_validator("llm_prices")
+    @classmethod
+    def _two_or_four_prices(cls, value: dict[str, list[float]]) -> dict[str, list[float]]:
+        for model, prices in value.items():
+            if len(prices) not in (2, 4):
+                raise ValueError(f"CURATION_LLM_PRICES[{model!r}] has {len(prices)} numbers; give "
+                                 "[in, out] or [in, out, cache_read, cache_write]")
+        return value
 
     # Parameters carry privileges (issue 14): where a train job's base_model may be a folder.
     model_roots: list[Path] = Field(

@@ -174,6 +174,11 @@ class LLMAssessment(Base):
     latency_ms: Mapped[float | None] = mapped_column(Float)
     error: Mapped[str | None] = mapped_column(RedactedText)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # issue 16: cache and batch accounting, and why the item was assessed (curation.enums.LLMTrigger)
+    cache_read_tokens: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    cache_write_tokens: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    batched: Mapped[bool] = mapped_column(Boolean, default=False, server_default=literal_column("false"))
+    trigger: Mapped[str] = mapped_column(String(16), default="manual", server_default="manual")
 
 
 class Job(Base):
@@ -255,3 +260,48 @@ class AuditEntry(Base):
     action: Mapped[str] = mapped_column(String(64))
     target: Mapped[str | None] = mapped_column(String(512))
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+# issue 16: LLM batches, the daily spending ledger, and measured classifier scoring time
+
+
+class LLMBatch(Base):
+    """A provider batch of first ReAct steps, stored before polling so a restarted worker
+    resumes it instead of sending (and paying for) it again."""
+
+    __tablename__ = "llm_batches"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    provider: Mapped[str] = mapped_column(String(32))
+    model: Mapped[str] = mapped_column(String(128))
+    prompt_version: Mapped[str] = mapped_column(String(32))
+    batch_id: Mapped[str] = mapped_column(String(128), unique=True)
+    tag: Mapped[str] = mapped_column(String(32))  # the run's document delimiter, part of every prompt
+    item_ids: Mapped[list[Any]] = mapped_column(default=list)
+    status: Mapped[str] = mapped_column(String(16), index=True)  # curation.enums.BatchStatus
+    note: Mapped[str | None] = mapped_column(RedactedText)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]  # once every item has an assessment; open until then
+
+
+class LLMSpend(Base):
+    """USD spent on automatic assessments per UTC day; every worker adds to the same row, so the
+    daily cap holds across processes."""
+
+    __tablename__ = "llm_spend"
+
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)
+    spent_usd: Mapped[float] = mapped_column(Float, default=0.0)
+
+
+class ScoringRun(Base):
+    """Seconds one scoring pass took, for the classifier's measured cost per 1,000 items."""
+
+    __tablename__ = "scoring_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    model_version_id: Mapped[int] = mapped_column(ForeignKey("model_versions.id"), index=True)
+    items: Mapped[int] = mapped_column(Integer)
+    seconds: Mapped[float] = mapped_column(Float)
+    device: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

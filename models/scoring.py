@@ -15,7 +15,7 @@ from curation.enums import ModelStatus
 from curation.errors import ModelError
 from curation.progress import ProgressFn, no_progress
 from curation.settings import get_settings
-from db.models import Item, ModelVersion, Score, utcnow
+from db.models import Item, ModelVersion, Score, ScoringRun, utcnow
 from db.session import session_scope
 from models import registry
 from models.coldstart import centroid_classifier
@@ -102,6 +102,10 @@ def _score(version: ModelVersion, *, everything: bool, progress: ProgressFn) -> 
         after, done = chunk[-1][0], done + len(chunk)
         progress(done, total, "scoring items")
     seconds = time.perf_counter() - started
+    if done:  # measured seconds: the classifier's cost per 1,000 items in the agreement report
+        with session_scope() as session:
+            session.add(ScoringRun(model_version_id=version.id, items=done, seconds=seconds,
+                                   device=getattr(getattr(model, "device", None), "type", "cpu")))
     return {"scored": done, "version_id": version.id, "base_model": version.base_model,
             "scorer": describe(version), "seconds": round(seconds, 2),
             "items_per_second": round(done / seconds, 2) if done else None}

@@ -1,4 +1,5 @@
-"""Compare: how often the classifier, the LLM and the curators agree, and what the LLM costs."""
+"""Compare: how often the classifier, the LLM and the curators agree, what each costs per 1,000
+items, and how much of the corpus the LLM has assessed and why."""
 
 import plotly.express as px
 import streamlit as st
@@ -20,7 +21,9 @@ show_flash()
 
 def _reason() -> None:
     try:
-        job, created = submit_as(user, JobKind.REASON, {"limit": int(st.session_state["reason_limit"])})
+        params = {"limit": int(st.session_state["reason_limit"]),
+                  "batch": bool(st.session_state["reason_batch"])}
+        job, created = submit_as(user, JobKind.REASON, params)
         flash(f"LLM assessments running as job #{job.id}" if created else f"job #{job.id} is already running")
     except CurationError as exc:
         flash(f"error: {exc}")
@@ -29,8 +32,10 @@ def _reason() -> None:
 with session_scope() as session:
     report = agreement_report(session)
 
-left, right = st.columns([1, 3])
+left, middle, right = st.columns([1, 1, 2])
 left.number_input("Items to assess", 1, 10_000, 50, key="reason_limit")
+middle.checkbox("By batch (half price, slower)", key="reason_batch",
+                help="First steps go through the provider's batch API; results can take hours.")
 right.button("Ask the LLM", on_click=_reason, disabled=not can(user, Permission.ADD_SOURCES),
              help="Runs ReAct assessments for items that have none yet, within the spending cap.")
 show_jobs((JobKind.REASON,))
@@ -59,3 +64,30 @@ else:
     latency.metric("Latency p50", f"{usage['latency_ms_p50'] or 0:.0f} ms")
     failed.metric("Failed / evidence flagged", f"{usage['failed']} / {usage['evidence_flagged']}")
     st.json(usage, expanded=False)
+
+coverage = report["coverage"]
+st.subheader("What the LLM has seen", anchor=False)
+seen, manual, auto = st.columns(3)
+seen.metric("Corpus assessed", f"{coverage['share']:.1%}" if coverage["share"] is not None else "–",
+            f"{coverage['assessed']} of {coverage['corpus']} items", delta_color="off")
+manual.metric("Asked for (manual)", coverage["by_trigger"]["manual"])
+auto_policy = coverage["auto"]
+auto.metric("Uncertain, assessed automatically", coverage["by_trigger"]["auto"],
+            f"band ±{auto_policy['band']}, ${auto_policy['spent_today_usd']:.2f} of "
+            f"${auto_policy['daily_cap_usd']:.2f} today" if auto_policy["enabled"]
+            else "CURATION_LLM_AUTO is off",
+            delta_color="off")
+
+costs = report["cost_per_1000_items"]
+st.subheader("Cost per 1,000 items", anchor=False)
+rows = [{"who": f"classifier ({costs['classifier']['device'] or 'not measured'})",
+         "usd_per_1000_items": costs["classifier"]["usd"], "latency_ms_p50": None,
+         "items_measured": costs["classifier"]["items"]}]
+rows += [{"who": f"LLM, {mode}", "usd_per_1000_items": costs["llm"][mode]["usd"],
+          "latency_ms_p50": costs["llm"][mode]["latency_ms_p50"],
+          "items_measured": costs["llm"][mode]["items"]}
+         for mode in ("synchronous", "batched", "cached")]
+st.dataframe(rows, hide_index=True, use_container_width=True)
+st.caption(f"Classifier: measured scoring seconds x ${costs['classifier']['usd_per_hour']:.2f} per hour "
+           "(CURATION_CLASSIFIER_USD_PER_HOUR). LLM: what the assessments were billed; "
+           f"{costs['llm']['cache_read_share']:.0%} of prompt tokens were read from the cache.")

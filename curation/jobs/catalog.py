@@ -25,7 +25,7 @@ KINDS: dict[str, JobKindSpec] = {
                                 per_params=True, permission=Permission.ADD_SOURCES),
     JobKind.SCORE: JobKindSpec("curation.jobs.kinds:score", permission=Permission.ADD_SOURCES),
     JobKind.RESCORE: JobKindSpec("curation.jobs.kinds:rescore", permission=Permission.ADD_SOURCES),
-    JobKind.REASON: JobKindSpec("curation.jobs.kinds:reason", frozenset({"limit"}),
+    JobKind.REASON: JobKindSpec("curation.jobs.kinds:reason", frozenset({"limit", "batch", "auto"}),
                                 permission=Permission.ADD_SOURCES),
     JobKind.TRAIN: JobKindSpec("curation.jobs.kinds:train", frozenset({"base_model", "promote", "force"}),
                                permission=Permission.RETRAIN),

@@ -5,7 +5,7 @@ from typing import Any
 
 from curation.enums import JobKind
 from curation.jobs.submit import submit
-from curation.llm.reasoning import reason_items
+from curation.llm.reasoning import assess_uncertain, reason_items
 from curation.pipeline import ingest_and_score
 from curation.progress import ProgressFn
 from models.scoring import rescore_all, score_unscored
@@ -26,7 +26,8 @@ def rescore(params: dict[str, Any], progress: ProgressFn) -> dict[str, Any]:
 
 
 def reason(params: dict[str, Any], progress: ProgressFn) -> dict[str, Any]:
-    return reason_items(limit=params.get("limit"), progress=progress)
+    run = assess_uncertain if params.get("auto") else reason_items
+    return run(limit=params.get("limit"), batch=bool(params.get("batch")), progress=progress)
 
 
 def train(params: dict[str, Any], progress: ProgressFn) -> dict[str, Any]:

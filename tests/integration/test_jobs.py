@@ -436,6 +436,28 @@ def test_a_reason_job_assesses_items_with_the_llm(db_url: str, monkeypatch: pyte
     assert (finished.done, finished.total) == (1, 1)
 
 
+def test_a_reason_job_by_batch_sends_first_steps_as_one_provider_batch(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.integration.test_llm_reasoning import add_item, settings_env, verdict
+    from tests.llm_stub import StubLLM, reply
+
+    add_item(1)
+    add_item(2, "Another text")
+    with StubLLM() as llm:
+        for key, value in {**settings_env("anthropic", llm.url), "CURATION_LLM_BATCH_POLL_S": "0"}.items():
+            monkeypatch.setenv(key, value)
+        get_settings.cache_clear()
+        llm.script = [reply("", verdict("accept")), reply("", verdict("reject"))]
+        submitted, _ = submit("reason", {"batch": True})
+        drain()
+        assert len(llm.batches) == 1
+
+    finished = job(submitted.id)
+    assert finished.status == JobStatus.DONE, finished.error
+    assert finished.result["assessed"] == 2 and finished.result["batches"][0]["from_batch"] == 2
+
+
 def test_a_train_job_that_promotes_queues_a_rescore_that_scores_everything(
     db_url: str, tmp_path: Path, tiny_modernbert: str, small_model_settings: None,
     monkeypatch: pytest.MonkeyPatch,

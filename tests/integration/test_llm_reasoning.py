@@ -89,8 +89,8 @@ def last_user_content(stub: StubLLM, n: int) -> str:
 
 def system_prompt(stub: StubLLM, n: int) -> str:
     body = stub.requests[n]
-    if "system" in body:
-        return body["system"]
+    if "system" in body:  # Anthropic: one cacheable text block
+        return "".join(block["text"] for block in body["system"])
     return next(m["content"] for m in body["messages"] if m["role"] == "system")
 
 
@@ -173,6 +173,34 @@ def test_429_and_503_are_retried_honouring_retry_after(stub: StubLLM) -> None:
     assert run(waits)["assessed"] == 1
     assert waits == [7.0, 1.0]  # retry-after as asked, then the backoff doubled (0.5 * 2)
     assert len(stub.requests) == 3
+
+
+@pytest.mark.parametrize("stub", ["openai"], indirect=True)
+def test_a_tool_call_turn_is_sent_as_a_compatible_server_accepts_it(stub: StubLLM) -> None:
+    add_item(1)
+    stub.script = [reply("", tool("search_document", {"phrase": "in production"})), reply("", verdict())]
+    assert run()["assessed"] == 1  # the stub refuses "content": null as llama.cpp's server does
+    assistant = next(m for m in stub.requests[1]["messages"] if m["role"] == "assistant")
+    assert assistant["content"] == "" and assistant["tool_calls"][0]["function"]["name"] == "search_document"
+
+
+def test_a_request_the_server_calls_invalid_is_not_retried(stub: StubLLM) -> None:
+    add_item(1)
+    add_item(2, "Other text")
+    stub.script = [error(500, message="1 validation error for ChatCompletionRequestAssistantMessage"),
+                   error(413)]
+    waits: list[float] = []
+    with pytest.raises(LLMCallError, match="failed: Error code: 500 .*validation error"):
+        run(waits)
+    assert waits == [] and len(stub.requests) == 1 and assessments() == []
+
+
+def test_a_4xx_that_retrying_cannot_fix_fails_that_item_at_once(stub: StubLLM) -> None:
+    add_item(1)
+    stub.script = [error(413)]
+    waits: list[float] = []
+    assert run(waits)["failed"] == 1
+    assert waits == [] and len(stub.requests) == 1 and "Error code: 413" in assessments()[0].error
 
 
 def test_calls_that_time_out_end_in_a_failed_assessment(

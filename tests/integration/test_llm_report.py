@@ -7,7 +7,7 @@ import pytest
 
 from curation.enums import FetchStatus, ModelStatus, SourceType
 from curation.llm.report import agreement_report
-from db.models import Decision, Item, LLMAssessment, ModelVersion, Score
+from db.models import Decision, Item, LLMAssessment, ModelVersion, Score, ScoringRun
 from db.session import session_scope
 from tests.factories import run_cli
 
@@ -68,3 +68,26 @@ def test_agreement_rates_cost_and_latency_per_thousand_items(db_url: str) -> Non
 def test_agreement_cli_prints_the_report(db_url: str) -> None:
     code, out, _ = run_cli("agreement")
     assert code == 0 and out["llm_vs_classifier"]["n"] == 0
+
+
+def test_cost_per_thousand_items_side_by_side_and_coverage_by_trigger(db_url: str) -> None:
+    with session_scope() as session:
+        a, b, c, _ = add_items(session, 4)
+        version = ModelVersion(base_model="x", n_train=1, path="p", status=ModelStatus.TRAINED, active=True)
+        session.add(version)
+        session.flush()
+        session.add(ScoringRun(model_version_id=version.id, items=500, seconds=90.0, device="cpu"))
+        sync = assessment(a, "accept", cost=0.02)
+        batched = assessment(b, "reject", cost=0.008)
+        batched.batched, batched.trigger, batched.cache_read_tokens = True, "auto", 600
+        session.add_all([sync, batched, assessment(c, None, cost=0.001, error="timed out")])
+    with session_scope() as session:
+        report = agreement_report(session)
+    classifier = report["cost_per_1000_items"]["classifier"]
+    assert (classifier["seconds_per_1000"], classifier["device"]) == (180.0, "cpu")
+    assert classifier["usd"] == pytest.approx(180 / 3600 * 0.10)  # CURATION_CLASSIFIER_USD_PER_HOUR
+    llm = report["cost_per_1000_items"]["llm"]
+    assert llm["batched"]["usd"] == pytest.approx(8.0) and llm["cached"]["items"] == 1
+    assert llm["synchronous"]["items"] == 2  # a and the failed c
+    assert report["coverage"] | {"auto": None} == {
+        "corpus": 4, "assessed": 2, "share": 0.5, "by_trigger": {"manual": 1, "auto": 1}, "auto": None}

@@ -24,7 +24,9 @@ def test_compare_page_empty_state_then_agreement_and_cost(open_page) -> None:
     assert shown["Classifier vs curators"] == "100%"
     assert shown["LLM vs classifier"] == "50%"
     assert shown["Cost per 1,000 items"] == "$2.00"
+    assert shown["Corpus assessed"] == "100.0%" and shown["Asked for (manual)"] == "2"
     app.number_input(key="reason_limit").set_value(5).run()
+    app.checkbox(key="reason_batch").check().run()
     app.button[0].click().run()
     with session_scope() as session:
-        assert session.execute(select(Job.kind, Job.params)).all() == [("reason", {"limit": 5})]
+        assert session.execute(select(Job.kind, Job.params)).all() == [("reason", {"limit": 5, "batch": True})]
