@@ -50,7 +50,7 @@ def _base_model(value: Any) -> str | None:
 
 CHECKS: dict[str, Callable[[Any], str | None]] = {
     "urls": _urls, "allow_private_hosts": _flag, "limit": _limit,
-    "base_model": _base_model, "promote": _flag, "force": _flag,
+    "base_model": _base_model, "promote": _flag, "force": _flag, "batch": _flag, "auto": _flag,
 }
 
 

@@ -1,7 +1,7 @@
 import pytest
 
 from curation.errors import BudgetExceeded, ConfigError
-from curation.llm.pricing import Budget, cost_usd, price_of
+from curation.llm.pricing import Budget, Tokens, cost_usd, price_of
 from curation.llm.prompt import load_prompt
 from curation.llm.tools import Document, ToolError, outline, read_section, run_tool, search
 from curation.task import Task
@@ -37,9 +37,10 @@ def test_bad_tool_calls_become_observations_the_model_can_correct() -> None:
 
 
 def test_cost_uses_the_price_table_and_unknown_models_are_refused() -> None:
-    assert cost_usd(price_of("m", {"m": (3.0, 15.0)}), 1_000_000, 100_000) == pytest.approx(4.5)
-    with pytest.raises(ConfigError, match=r"no price for model 'x' in CURATION_LLM_PRICES"):
-        price_of("x", {"m": (1.0, 1.0)})
+    price = price_of("anthropic", "m", {"m": [3.0, 15.0]})
+    assert cost_usd(price, Tokens(input=1_000_000, output=100_000)) == pytest.approx(4.5)
+    with pytest.raises(ConfigError, match=r"no price for anthropic model 'x-unknown' in genai-prices"):
+        price_of("anthropic", "x-unknown", {"m": [1.0, 1.0]})
 
 
 def test_the_budget_refuses_calls_once_the_cap_is_reached() -> None:
