@@ -8,7 +8,7 @@ import torch
 
 from curation.task import get_task
 from models.base import packaged_encoder
-from models.classifier import ClassifierConfig, WindowClassifier
+from models.classifier import ClassifierConfig, WindowClassifier, document_vector
 from models.runtime import device, use_compute_dtype
 
 COLD_START_WINDOW = 128  # all-MiniLM-L6-v2 was trained on sequences of up to 128 tokens
@@ -23,7 +23,8 @@ def centroid_classifier(texts: list[str], y: list[int], batch_size: int) -> Wind
                               task.positive_label, task.negative_label)
     model = use_compute_dtype(WindowClassifier(base.encoder, base.tokenizer, config).to(device()).eval())
     with torch.no_grad():
-        docs = [model.embed_sorted([w.input_ids for w in model.windows(t)], batch_size).mean(0) for t in texts]
+        docs = [document_vector(model.embed_sorted([w.input_ids for w in model.windows(t)], batch_size))
+                for t in texts]
         labels = torch.tensor(y, dtype=torch.bool)
         stacked = torch.stack(docs)
         positive, negative = stacked[labels].mean(0), stacked[~labels].mean(0)

@@ -1,0 +1,127 @@
+"""The embedding store on real databases: each text is embedded once per encoder, survives a
+restart, is embedded again when its text changes, and a worker killed mid-way loses nothing."""
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sqlalchemy import func, select, update
+
+from curation.files.importing import import_file
+from curation.settings import get_settings
+from db.models import Embedding, Item
+from db.session import reset_caches, session_scope
+from models import embeddings
+from models.classifier import WindowClassifier
+from tests.factories import labelled_rows, make_row, write_jsonl
+from tests.model_fixtures import small_model_settings, tiny_modernbert  # noqa: F401
+
+pytestmark = pytest.mark.usefixtures("small_model_settings")
+
+
+class Interrupted(Exception):
+    pass
+
+
+@pytest.fixture
+def encoder(tiny_modernbert: str, monkeypatch: pytest.MonkeyPatch) -> WindowClassifier:
+    monkeypatch.setenv("CURATION_BASE_MODEL", tiny_modernbert)
+    get_settings.cache_clear()
+    embeddings.default_encoder.cache_clear()
+    return embeddings.default_encoder()
+
+
+@pytest.fixture
+def encoded_texts(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many windows each encoder call read, to count what ran the encoder."""
+    calls: list[int] = []
+    original = WindowClassifier.embed_sorted
+
+    def counting(self: WindowClassifier, windows: list[list[int]], batch_size: int):  # type: ignore[no-untyped-def]
+        calls.append(len(windows))
+        return original(self, windows, batch_size)
+    monkeypatch.setattr(WindowClassifier, "embed_sorted", counting)
+    return calls
+
+
+def _import(tmp_path: Path, rows: list[dict], name: str = "rows.jsonl") -> None:
+    with session_scope() as session:
+        import_file(session, write_jsonl(tmp_path / name, rows))
+
+
+def _stored() -> int:
+    with session_scope() as session:
+        return session.scalar(select(func.count(Embedding.id)))
+
+
+def test_each_text_is_embedded_once_and_read_back_after_a_restart(
+    db_url: str, tmp_path: Path, encoder: WindowClassifier, encoded_texts: list[int]
+) -> None:
+    _import(tmp_path, labelled_rows(3, 3))
+    assert embeddings.embed_missing(encoder)["embedded"] == 6 and encoded_texts
+    encoded_texts.clear()
+    assert embeddings.embed_missing(encoder)["embedded"] == 0 and encoded_texts == []
+    reset_caches()  # a new process: nothing but the database is kept
+    with session_scope() as session:
+        ids, matrix = embeddings.document_matrix(session)
+        vectors = embeddings.document_vectors(session, [int(ids[0]), 999])
+    assert ids.tolist() == [1, 2, 3, 4, 5, 6] and ids.dtype == np.int64
+    assert matrix.dtype == np.float16 and matrix.shape == (6, 32)
+    assert np.allclose(np.linalg.norm(matrix.astype(np.float32), axis=1), 1.0, atol=1e-2)
+    assert list(vectors) == [1] and np.array_equal(vectors[1], matrix[0])
+
+
+def test_a_changed_text_is_embedded_again(db_url: str, tmp_path: Path, encoder: WindowClassifier) -> None:
+    _import(tmp_path, [make_row(1, None)])
+    embeddings.embed_missing(encoder)
+    with session_scope() as session:
+        session.execute(update(Item).values(text="A different text now.", content_hash="changed"))
+    assert embeddings.embed_missing(encoder)["embedded"] == 1
+    with session_scope() as session:
+        assert set(session.scalars(select(Embedding.content_hash))) == {"changed", session.scalar(
+            select(Embedding.content_hash).where(Embedding.content_hash != "changed"))}
+        stored = embeddings.read_stored(session, encoder.encoder_identity, [1])
+    assert stored[1].spans[-1][1] <= len("A different text now.")
+
+
+def test_a_worker_killed_mid_embedding_loses_nothing_and_the_next_resumes(
+    db_url: str, tmp_path: Path, encoder: WindowClassifier, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(embeddings, "CHUNK_DOCS", 2)
+    _import(tmp_path, labelled_rows(3, 3))
+
+    def die_after_first_chunk(done: int, total: int | None, message: str) -> None:
+        raise Interrupted
+    with pytest.raises(Interrupted):
+        embeddings.embed_missing(encoder, progress=die_after_first_chunk)
+    assert _stored() == 2
+    assert embeddings.embed_missing(encoder)["embedded"] == 4 and _stored() == 6
+
+
+def test_a_corrupt_stored_embedding_is_recomputed_with_a_logged_reason(
+    db_url: str, tmp_path: Path, encoder: WindowClassifier, caplog: pytest.LogCaptureFixture
+) -> None:
+    _import(tmp_path, labelled_rows(2, 2))
+    embeddings.embed_missing(encoder)
+    with session_scope() as session:
+        good = embeddings.read_stored(session, encoder.encoder_identity, [1])[1]
+        session.execute(update(Embedding).where(Embedding.id == 1).values(windows=b"\x00\x01"))
+    with caplog.at_level(logging.WARNING, logger="models.embeddings"):
+        stored = embeddings.stored_for(encoder, [1, 2, 3, 4])
+    assert "stored embedding 1 cannot be read (windows holds 2 bytes, expected" in caplog.text
+    assert set(stored) == {1, 2, 3, 4} and np.array_equal(stored[1].windows, good.windows)
+    assert _stored() == 4
+
+
+def test_another_encoder_identity_never_reads_these_vectors(
+    db_url: str, tmp_path: Path, encoder: WindowClassifier, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _import(tmp_path, [make_row(1, None)])
+    embeddings.embed_missing(encoder)
+    monkeypatch.setenv("CURATION_WINDOW_TOKENS", "24")
+    get_settings.cache_clear()
+    embeddings.default_encoder.cache_clear()
+    other = embeddings.default_encoder()
+    assert other.encoder_identity != encoder.encoder_identity
+    assert embeddings.embed_missing(other)["embedded"] == 1 and _stored() == 2
