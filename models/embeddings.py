@@ -211,9 +211,15 @@ def embed_missing(model: WindowClassifier, item_ids: list[int] | None = None,
     return {"embedded": embedded, "repaired": repaired}
 
 
-def stored_for(model: WindowClassifier, item_ids: list[int],
-               progress: ProgressFn = no_progress) -> dict[int, Stored]:
-    """The vectors of the given items for the model's encoder, embedding only what is not stored."""
-    embed_missing(model, item_ids, progress)
-    with session_scope() as session:
-        return read_stored(session, model.encoder_identity, item_ids)
+def stored_for(session: Session, model: WindowClassifier, item_ids: list[int]) -> dict[int, Stored]:
+    """The vectors of the given items for the model's encoder, embedding in this session only what
+    is not stored (or does not decode). For work that embeds many texts, embed_missing first:
+    it commits per chunk."""
+    identity = model.encoder_identity
+    _drop_unreadable(session, identity, item_ids)
+    stored = read_stored(session, identity, item_ids)
+    missing = [row for ids in (item_ids[i:i + 500] for i in range(0, len(item_ids), 500))
+               for row in session.execute(_missing_query(identity, ids).order_by(Item.id)).all()]
+    for start in range(0, len(missing), CHUNK_DOCS):
+        _insert_ignoring_copies(session, _embed_chunk(model, missing[start:start + CHUNK_DOCS]))
+    return {**stored, **read_stored(session, identity, [i for i, _, _ in missing])} if missing else stored

@@ -12,7 +12,8 @@ from curation.files.importing import import_file
 from curation.settings import get_settings
 from db.models import Embedding, Item
 from db.session import reset_caches, session_scope
-from models import embeddings
+from curation.errors import ModelError
+from models import crossval, embeddings
 from models.classifier import WindowClassifier
 from tests.factories import labelled_rows, make_row, write_jsonl
 from tests.model_fixtures import small_model_settings, tiny_modernbert  # noqa: F401
@@ -107,8 +108,8 @@ def test_a_corrupt_stored_embedding_is_recomputed_with_a_logged_reason(
     with session_scope() as session:
         good = embeddings.read_stored(session, encoder.encoder_identity, [1])[1]
         session.execute(update(Embedding).where(Embedding.id == 1).values(windows=b"\x00\x01"))
-    with caplog.at_level(logging.WARNING, logger="models.embeddings"):
-        stored = embeddings.stored_for(encoder, [1, 2, 3, 4])
+    with caplog.at_level(logging.WARNING, logger="models.embeddings"), session_scope() as session:
+        stored = embeddings.stored_for(session, encoder, [1, 2, 3, 4])
     assert "stored embedding 1 cannot be read (windows holds 2 bytes, expected" in caplog.text
     assert set(stored) == {1, 2, 3, 4} and np.array_equal(stored[1].windows, good.windows)
     assert _stored() == 4
@@ -125,3 +126,24 @@ def test_another_encoder_identity_never_reads_these_vectors(
     other = embeddings.default_encoder()
     assert other.encoder_identity != encoder.encoder_identity
     assert embeddings.embed_missing(other)["embedded"] == 1 and _stored() == 2
+
+
+def test_out_of_fold_predicts_every_label_with_a_head_that_never_saw_it(
+    db_url: str, tmp_path: Path, encoder: WindowClassifier
+) -> None:
+    copy = {**labelled_rows(6, 6)[0], "text": labelled_rows(6, 6)[0]["text"] + " A copy."}
+    _import(tmp_path, labelled_rows(6, 6) + [make_row(900, None)])
+    _import(tmp_path, [copy], name="copy.jsonl")  # same URL: one item, relabelled
+    with session_scope() as session:
+        oof = crossval.out_of_fold(session)
+    assert oof.item_ids.tolist() == list(range(1, 13)) and oof.y.tolist() == [1] * 6 + [0] * 6
+    assert oof.curators == ["import"] * 12 and len(set(oof.folds.tolist())) == 5
+    assert ((oof.probabilities > 0) & (oof.probabilities < 1)).all()
+
+
+def test_out_of_fold_with_too_few_labels_says_what_to_do(db_url: str, tmp_path: Path,
+                                                       encoder: WindowClassifier) -> None:
+    _import(tmp_path, labelled_rows(3, 1))
+    with pytest.raises(ModelError, match="needs at least 2 labelled items of each label; the rarest label has 1"):
+        with session_scope() as session:
+            crossval.out_of_fold(session)
