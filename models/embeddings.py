@@ -29,7 +29,7 @@ from db.lookups import rows_where_in
 from db.models import Embedding, Item, utcnow
 from db.session import session_scope
 from models import registry
-from models.base import load_base
+from models.base import frozen_base
 from models.classifier import ClassifierConfig, WindowClassifier, document_vector
 from models.loading import load_version
 from models.runtime import device, use_compute_dtype
@@ -75,7 +75,7 @@ def default_encoder(base_model: str | None = None) -> WindowClassifier:
     """The frozen encoder new items are embedded with while no model version is active: the
     configured base model (or the packaged one it falls back to) with the configured windows."""
     settings, task = get_settings(), get_task()
-    base = load_base(base_model)
+    base = frozen_base(base_model)
     config = ClassifierConfig(base.name, settings.window_tokens, settings.window_overlap,
                               task.positive_label, task.negative_label)
     return use_compute_dtype(WindowClassifier(base.encoder, base.tokenizer, config).to(device()).eval())
@@ -103,7 +103,11 @@ def document_matrix(session: Session) -> tuple[np.ndarray, np.ndarray]:
     """(item ids as int64, float16 matrix n x d of L2-normalised document vectors) for every item
     with text whose vector is stored for the encoder in use, in item-id order. A row that does not
     decode is left out (and logged); the next embed pass computes it again."""
-    identity = identity_in_use(session)
+    return stored_matrix(session, identity_in_use(session))
+
+
+def stored_matrix(session: Session, identity: str) -> tuple[np.ndarray, np.ndarray]:
+    """document_matrix for a given encoder identity."""
     rows = session.execute(
         select(Item.id, Embedding.id, Embedding.dim, Embedding.document)
         .join(Embedding, _stored_join(identity)).where(Item.text.is_not(None)).order_by(Item.id)

@@ -30,9 +30,9 @@ def reason(params: dict[str, Any], progress: ProgressFn) -> dict[str, Any]:
 
 
 def train(params: dict[str, Any], progress: ProgressFn) -> dict[str, Any]:
-    """Train; a promoted model makes every stored score stale, so queue a rescore."""
+    """Train; a promotion has scored every stored item, so queue a score job for the rest."""
     result = train_model(**params, progress=progress)
     if result.get("promoted"):
-        follow_up, _ = submit(JobKind.RESCORE)
-        result = {**result, "rescore_job": follow_up.id}
+        follow_up, _ = submit(JobKind.SCORE)
+        result = {**result, "score_job": follow_up.id}
     return result

@@ -2,6 +2,7 @@
 restart, is embedded again when its text changes, and a worker killed mid-way loses nothing."""
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -10,11 +11,15 @@ from sqlalchemy import func, select, update
 
 from curation.files.importing import import_file
 from curation.settings import get_settings
-from db.models import Embedding, Item
+from curation.triage.queue import decide
+from db.models import Embedding, Item, Score
 from db.session import reset_caches, session_scope
+from curation.accounts.permissions import LOCAL_ADMIN
 from curation.errors import ModelError
 from models import crossval, embeddings
 from models.classifier import WindowClassifier
+from models.scoring import rescore_all, score_unscored
+from models.training import train
 from tests.factories import labelled_rows, make_row, write_jsonl
 from tests.model_fixtures import small_model_settings, tiny_modernbert  # noqa: F401
 
@@ -147,3 +152,37 @@ def test_out_of_fold_with_too_few_labels_says_what_to_do(db_url: str, tmp_path: 
     with pytest.raises(ModelError, match="needs at least 2 labelled items of each label; the rarest label has 1"):
         with session_scope() as session:
             crossval.out_of_fold(session)
+
+
+def test_the_second_cycle_runs_the_encoder_on_no_stored_document(
+    db_url: str, tmp_path: Path, encoder: WindowClassifier, encoded_texts: list[int], tiny_modernbert: str
+) -> None:
+    _import(tmp_path, labelled_rows(6, 6) + [make_row(900, None), make_row(901, None)])
+    first = train(base_model=tiny_modernbert, promote=True)
+    score_unscored()
+    assert first["promoted"] and encoded_texts  # the first cycle embedded every document once
+    encoded_texts.clear()
+    with session_scope() as session:
+        decide(session, LOCAL_ADMIN, 13, "accept")
+        decide(session, LOCAL_ADMIN, 14, "reject")
+    second = train(base_model=tiny_modernbert, promote=True, force=True)
+    rescore_all()
+    assert second["promoted"] and second["n_train"] == 14
+    assert encoded_texts == []
+
+
+def test_ingest_while_training_embeds_each_new_text_once(
+    db_url: str, tmp_path: Path, encoder: WindowClassifier, tiny_modernbert: str
+) -> None:
+    _import(tmp_path, labelled_rows(6, 6))
+    with ThreadPoolExecutor(2) as pool:
+        trained = pool.submit(train, base_model=tiny_modernbert, promote=True)
+        for n in range(3):
+            _import(tmp_path, [make_row(700 + n, None)], name=f"new{n}.jsonl")
+            pool.submit(embeddings.embed_missing, encoder).result()
+        assert trained.result()["promoted"]
+    score_unscored()  # whatever the promotion did not find stored yet
+    with session_scope() as session:
+        assert session.scalar(select(func.count()).select_from(Score)) == 15
+        assert session.scalar(select(func.count(Embedding.id))) == 15
+        assert session.scalar(select(func.count(func.distinct(Embedding.content_hash)))) == 15
