@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import f1_score
 from sklearn.model_selection import StratifiedGroupKFold
 from sqlalchemy.orm import Session
 
@@ -94,3 +95,39 @@ def out_of_fold(session: Session) -> OutOfFold:
     folds = fold_of(y, [i.group for i in items])
     return OutOfFold(np.array([i.item_id for i in items], dtype=np.int64), y,
                      predict_out_of_fold(vectors, y, folds), [i.curator for i in items], folds)
+
+
+CURVE_FRACTIONS = (0.25, 0.5, 0.75, 1.0)
+CURVE_SEEDS = 5  # shuffles of folds and subsamples: the spread says how much a point can be trusted
+
+
+def _curve_f1(vectors: np.ndarray, y: np.ndarray, groups: list[str], fraction: float, seed: int) -> float:
+    """Out-of-fold F1 when each fold's head sees only `fraction` of its training labels (at
+    least one of each label)."""
+    rng = np.random.default_rng(seed)
+    folds = fold_of(y, groups, seed)
+    predicted = np.zeros(len(y), dtype=np.int8)
+    for fold in np.unique(folds):
+        test, train = np.flatnonzero(folds == fold), np.flatnonzero(folds != fold)
+        keep = np.concatenate([
+            rng.permutation(own)[:max(1, round(fraction * len(own)))]
+            for own in (train[y[train] == label] for label in (0, 1))])
+        head = fit_head(vectors[keep], y[keep])
+        predicted[test] = head.logits(vectors[test]) >= 0
+    return float(f1_score(y, predicted, zero_division=0))
+
+
+def train_curve(session: Session, fractions: tuple[float, ...] = CURVE_FRACTIONS,
+                seeds: int = CURVE_SEEDS) -> dict[str, list[dict[str, float]]]:
+    """Cross-validated F1 at growing shares of the labels, mean and spread over seeds: whether
+    more labels still help."""
+    items, vectors = labelled_vectors(session)
+    y = np.array([i.y for i in items], dtype=np.int8)
+    groups = [i.group for i in items]
+    fold_of(y, groups)  # the clear error when there are too few labels
+    points = []
+    for fraction in fractions:
+        f1s = [_curve_f1(vectors, y, groups, fraction, SEED + seed) for seed in range(seeds)]
+        points.append({"fraction": fraction, "n_labels": round(fraction * len(y)),
+                       "f1_mean": round(float(np.mean(f1s)), 4), "f1_std": round(float(np.std(f1s)), 4)})
+    return {"points": points}

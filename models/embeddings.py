@@ -131,14 +131,20 @@ def document_vectors(session: Session, item_ids: list[int]) -> dict[int, np.ndar
 
 
 def read_stored(session: Session, identity: str, item_ids: Iterable[int]) -> dict[int, Stored]:
-    """The stored vectors of the given items for one encoder; unreadable rows are logged and skipped."""
-    query = select(Item.id, Embedding).join(Embedding, _stored_join(identity))
+    """The stored vectors of the given items for one encoder; unreadable rows are logged and skipped.
+    Two look-ups (items' hashes, then rows by the unique (encoder, hash) index) rather than a join,
+    which SQLite would plan as a scan of every row of the encoder."""
+    owners: dict[str, list[int]] = {}
+    for item_id, digest in rows_where_in(session, select(Item.id, Item.content_hash), Item.id, item_ids):
+        owners.setdefault(digest, []).append(item_id)
+    query = select(Embedding).where(Embedding.encoder == identity)
     out, corrupt = {}, []
-    for item_id, row in rows_where_in(session, query, Item.id, item_ids):
+    for (row,) in rows_where_in(session, query, Embedding.content_hash, list(owners)):
         stored = unpack(row)
         if isinstance(stored, str):
             corrupt.append((row.id, stored))
-        else:
+            continue
+        for item_id in owners[row.content_hash]:
             out[item_id] = stored
     _log_corrupt(corrupt)
     return out
@@ -220,10 +226,13 @@ def stored_for(session: Session, model: WindowClassifier, item_ids: list[int]) -
     is not stored (or does not decode). For work that embeds many texts, embed_missing first:
     it commits per chunk."""
     identity = model.encoder_identity
-    _drop_unreadable(session, identity, item_ids)
     stored = read_stored(session, identity, item_ids)
-    missing = [row for ids in (item_ids[i:i + 500] for i in range(0, len(item_ids), 500))
+    absent = [i for i in item_ids if i not in stored]
+    if not absent:
+        return stored
+    _drop_unreadable(session, identity, absent)
+    missing = [row for ids in (absent[i:i + 500] for i in range(0, len(absent), 500))
                for row in session.execute(_missing_query(identity, ids).order_by(Item.id)).all()]
     for start in range(0, len(missing), CHUNK_DOCS):
         _insert_ignoring_copies(session, _embed_chunk(model, missing[start:start + CHUNK_DOCS]))
-    return {**stored, **read_stored(session, identity, [i for i, _, _ in missing])} if missing else stored
+    return {**stored, **read_stored(session, identity, absent)}

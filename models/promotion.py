@@ -13,6 +13,7 @@ import numpy as np
 
 from curation.enums import ModelStatus
 from curation.errors import ModelError
+from curation.progress import ProgressFn, no_progress
 from db.models import ModelVersion
 from db.session import session_scope
 from models.crossval import predict_out_of_fold
@@ -20,7 +21,7 @@ from models.embeddings import stored_for
 from models.loading import load_version
 from models.metrics import classification_metrics
 from models.registry import activate, active_version, check_promotable, get_version
-from models.scoring import fill_passages, write_all_probabilities
+from models.scoring import fill_passages, forget_superseded_scores, write_all_probabilities
 
 
 def f1_of(version: ModelVersion) -> float:
@@ -41,7 +42,7 @@ def f1_on_folds(active: ModelVersion, candidate: ModelVersion) -> float:
     return classification_metrics(y.tolist(), predict_out_of_fold(vectors, y, folds).tolist())["f1"]
 
 
-def promote(version_id: int, *, force: bool = False) -> float | None:
+def promote(version_id: int, *, force: bool = False, progress: ProgressFn = no_progress) -> float | None:
     """Activate a trained version if its cross-validated F1 is not worse than the active version's
     on the same folds (force skips the gate; a cold-start scorer is always replaced), after
     scoring every stored item with it. Returns the active version's F1 it was compared with."""
@@ -61,5 +62,7 @@ def promote(version_id: int, *, force: bool = False) -> float | None:
     write_all_probabilities(candidate)
     with session_scope() as session:
         activate(session, get_version(session, version_id))
-    fill_passages(candidate)
+        if current and current.id != candidate.id:
+            forget_superseded_scores(session, current)
+    fill_passages(candidate, progress)
     return old_f1

@@ -22,7 +22,8 @@ from curation.enums import ModelStatus
 from curation.errors import ModelError
 from curation.progress import ProgressFn, no_progress
 from curation.settings import get_settings
-from db.models import Item, ModelVersion, Score, utcnow
+from db.lookups import rows_where_in
+from db.models import SCORE_MARGIN, Item, ModelVersion, Score, utcnow
 from db.session import session_scope
 from models import registry
 from models.classifier import WindowClassifier
@@ -51,12 +52,22 @@ def passage(head: Head, stored: Stored, text: str) -> str:
     return text[int(start):int(end)]
 
 
+def forget_superseded_scores(session: Session, previous: ModelVersion | None) -> None:
+    """Drop the scores of the version just replaced if it was made by the loop itself (a refit
+    after a decision, a cold-start rebuild): one per decision would keep 100k rows each. Its
+    folder stays, so a rollback to it works and the score job scores with it again."""
+    if previous is not None and (previous.metrics.get("trigger") == "decision"
+                                 or previous.status == ModelStatus.COLD_START):
+        session.execute(delete(Score).where(Score.model_version_id == previous.id))
+
+
 def _build_cold_start(items: list[Labelled], n_labels: int) -> int:
     model = centroid_classifier(items)
     staged = registry.staging_folder()
     model.save(staged)
     description = f"similarity to {n_labels} labelled examples"
     with session_scope() as session:
+        forget_superseded_scores(session, registry.active_version(session))
         version = registry.register(
             session, staged, base_model=model.config.base_model, n_train=n_labels,
             metrics={"scorer": description, "encoder": model.encoder_identity},
@@ -158,29 +169,25 @@ def write_all_probabilities(version: ModelVersion) -> int:
 
 
 def fill_passages(version: ModelVersion, progress: ProgressFn = no_progress) -> int:
-    """Write the driving passage of every score of the version that has none, chunk by chunk."""
+    """Write the driving passage of every score of the version that has none, chunk by chunk and
+    the most uncertain first: those are the items the queue serves next."""
     model = load_version(version)
-    head, done, after = head_of(model), 0, 0
+    head = head_of(model)
     with session_scope() as session:
-        total = session.scalar(select(func.count()).where(
-            Score.model_version_id == version.id, Score.passage.is_(None)))
-    while True:
+        pending = list(session.scalars(select(Score.item_id).where(
+            Score.model_version_id == version.id, Score.passage.is_(None)).order_by(SCORE_MARGIN)))
+    for start in range(0, len(pending), CHUNK_ITEMS):
+        ids = pending[start:start + CHUNK_ITEMS]
         with session_scope() as session:
-            chunk = list(session.execute(
-                select(Item.id, Item.text).join(Score, Score.item_id == Item.id)
-                .where(Score.model_version_id == version.id, Score.passage.is_(None), Item.id > after)
-                .order_by(Item.id).limit(CHUNK_ITEMS)).all())
-            if not chunk:
-                break
-            stored = stored_for(session, model, [item_id for item_id, _ in chunk])
+            texts = dict(rows_where_in(session, select(Item.id, Item.text), Item.id, ids))
+            stored = stored_for(session, model, ids)
             session.connection().execute(
                 update(Score.__table__).where(Score.item_id == bindparam("item"),
                                               Score.model_version_id == version.id)
                 .values(passage=bindparam("text")),
-                [{"item": item_id, "text": passage(head, stored[item_id], text)} for item_id, text in chunk])
-        after, done = chunk[-1][0], done + len(chunk)
-        progress(done, total, "marking driving passages")
-    return done
+                [{"item": i, "text": passage(head, stored[i], texts[i])} for i in ids])
+        progress(start + len(ids), len(pending), "marking driving passages")
+    return len(pending)
 
 
 def score_unscored(*, progress: ProgressFn = no_progress) -> dict[str, Any]:

@@ -20,6 +20,7 @@ import numpy as np
 import torch
 from sklearn.model_selection import StratifiedGroupKFold
 from torch import nn
+from sqlalchemy import func, select
 from transformers import set_seed
 
 from curation.enums import ModelStatus
@@ -27,6 +28,7 @@ from curation.errors import ModelError
 from curation.progress import ProgressFn, no_progress
 from curation.settings import get_settings
 from curation.task import get_task
+from db.models import Decision
 from db.session import session_scope
 from models import crossval, embeddings, promotion, registry
 from models.base import frozen_base, load_base
@@ -35,6 +37,7 @@ from models.crossval import Head
 from models.data import Labelled, labelled_items
 from models.loading import predict_metrics
 from models.metrics import classification_metrics
+from models.scoring import rescore_all
 from models.runtime import configure_threads, device, use_compute_dtype
 
 log = logging.getLogger(__name__)
@@ -219,8 +222,9 @@ def _fine_tune(model: WindowClassifier, items: list[Labelled], progress: Progres
 
 
 def train(*, base_model: str | None = None, promote: bool = False, force: bool = False,
-          progress: ProgressFn = no_progress) -> dict[str, Any]:
-    """Train on the current labels, register the version, and promote it through the gate if asked."""
+          trigger: str = "request", progress: ProgressFn = no_progress) -> dict[str, Any]:
+    """Train on the current labels, register the version, and promote it through the gate if asked.
+    `trigger` says in the registry why the version exists: a request, or a decision (refit)."""
     settings, task = get_settings(), get_task()
     set_seed(SEED)
     configure_threads()
@@ -238,6 +242,7 @@ def train(*, base_model: str | None = None, promote: bool = False, force: bool =
     metrics = {
         **fitted,
         "encoder": model.encoder_identity,
+        "trigger": trigger,
         "requested_base_model": base_model or settings.base_model,
         "base_model_note": base.note,
         "encoder_trained": train_encoder,
@@ -256,7 +261,7 @@ def train(*, base_model: str | None = None, promote: bool = False, force: bool =
     promoted, refusal, active_f1 = False, None, None
     if promote:
         try:
-            active_f1 = promotion.promote(version_id, force=force)
+            active_f1 = promotion.promote(version_id, force=force, progress=progress)
             promoted = True
         except ModelError as exc:
             refusal = str(exc)
@@ -268,3 +273,42 @@ def train(*, base_model: str | None = None, promote: bool = False, force: bool =
             "f1": cv["f1"], "active_f1_on_same_folds": active_f1, "promoted": promoted,
             "promotion_refused": refusal, "encoder_trained": train_encoder,
             "seconds": metrics["train_seconds"]}
+
+
+def _labels_fingerprint() -> tuple[int | None, int]:
+    """Changes whenever a decision is made or undone."""
+    with session_scope() as session:
+        return tuple(session.execute(select(func.max(Decision.id), func.count(Decision.undone_at))).one())
+
+
+def _rescore_cold_start(progress: ProgressFn) -> dict[str, Any] | str:
+    try:
+        return rescore_all(progress=progress)
+    except ModelError as exc:  # not one label of each yet: nothing to score with
+        return str(exc)
+
+
+def refit(progress: ProgressFn = no_progress) -> dict[str, Any]:
+    """After decisions: the active recipe fitted on the current labels from stored vectors and
+    promoted through the gate, which re-ranks the queue. Runs again while decisions came in
+    during a run, so a burst costs one more fit rather than one each. Before there are enough
+    labels to train, the cold-start scorer is rebuilt and rescored instead; a fine-tuned active
+    version is left to the scheduled retrain (refitting it would mean fine-tuning per decision)."""
+    runs = 0
+    while True:
+        seen = _labels_fingerprint()
+        with session_scope() as session:
+            active = registry.active_version(session)
+            items = labelled_items(session)
+        if active is not None and active.metrics.get("encoder_trained"):
+            return {"refit": False, "reason": "the active version has a fine-tuned encoder; the retrain "
+                                              "schedule refits it"}
+        try:
+            check_enough(items, get_settings().min_labels_per_class)
+        except ModelError as exc:
+            return {"refit": False, "reason": str(exc), "cold_start": _rescore_cold_start(progress)}
+        base = active.base_model if active and active.status == ModelStatus.TRAINED else None
+        result = train(base_model=base, promote=True, trigger="decision", progress=progress)
+        runs += 1
+        if _labels_fingerprint() == seen:
+            return {"refit": True, "runs": runs, **result}

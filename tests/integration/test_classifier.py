@@ -57,7 +57,8 @@ def test_train_save_load_score_round_trip(db_url: str, tmp_path: Path, tiny_mode
     accept, reject = f"Story 0. {ACCEPT_WORDS}", f"Story 15. {REJECT_WORDS}"
     p_accept, p_reject = load_path(str(folder)).predict([accept, reject])
     assert p_accept.probability > p_reject.probability
-    assert stored[1].probability == pytest.approx(score_texts([labelled_rows(8, 8)[0]["text"]])[0][0], abs=1e-5)
+    # stored vectors are float16: the score from the store and from the text agree to 3 decimals
+    assert stored[1].probability == pytest.approx(score_texts([labelled_rows(8, 8)[0]["text"]])[0][0], abs=1e-3)
     assert all(s.passage for s in stored.values())
 
 
