@@ -30,7 +30,7 @@ from db.models import Embedding, Item, utcnow
 from db.session import session_scope
 from models import registry
 from models.base import frozen_base
-from models.classifier import ClassifierConfig, WindowClassifier, document_vector
+from models.classifier import ClassifierConfig, WindowClassifier, document_vector, head_input
 from models.loading import load_version
 from models.runtime import device, use_compute_dtype
 
@@ -45,6 +45,7 @@ class Stored:
     windows: np.ndarray  # float16 (n_windows, dim), each L2-normalised
     spans: np.ndarray  # int32 (n_windows, 2): character span of each window in the text
     document: np.ndarray  # float16 (dim,): L2-normalised mean of the windows
+    head_input: np.ndarray  # float16 (dim,): what the head reads (classifier.head_input)
 
 
 def pack(windows: torch.Tensor, spans: list[tuple[int, int]]) -> dict[str, object]:
@@ -52,6 +53,7 @@ def pack(windows: torch.Tensor, spans: list[tuple[int, int]]) -> dict[str, objec
     vectors = windows.detach().float().cpu()
     return {"dim": int(vectors.shape[1]), "n_windows": int(vectors.shape[0]),
             "document": document_vector(vectors).numpy().astype(STORED_DTYPE).tobytes(),
+            "head_input": head_input(vectors).numpy().astype(STORED_DTYPE).tobytes(),
             "spans": np.asarray(spans, dtype=np.int32).reshape(-1, 2).tobytes(),
             "windows": vectors.numpy().astype(STORED_DTYPE).tobytes()}
 
@@ -59,15 +61,16 @@ def pack(windows: torch.Tensor, spans: list[tuple[int, int]]) -> dict[str, objec
 def unpack(row: Embedding) -> Stored | str:
     """The stored vectors, or why the row cannot be read."""
     width = np.dtype(STORED_DTYPE).itemsize
-    expected = {"document": row.dim * width, "windows": row.n_windows * row.dim * width, "spans": row.n_windows * 8}
+    expected = {"document": row.dim * width, "head_input": row.dim * width, "windows": row.n_windows * row.dim * width, "spans": row.n_windows * 8}
     for column, size in expected.items():
         if len(getattr(row, column) or b"") != size:
             return f"{column} holds {len(getattr(row, column) or b'')} bytes, expected {size}"
     document = np.frombuffer(row.document, dtype=STORED_DTYPE)
+    head = np.frombuffer(row.head_input, dtype=STORED_DTYPE)
     windows = np.frombuffer(row.windows, dtype=STORED_DTYPE).reshape(row.n_windows, row.dim)
-    if row.n_windows == 0 or not (np.isfinite(document).all() and np.isfinite(windows).all()):
+    if row.n_windows == 0 or not all(np.isfinite(a).all() for a in (document, head, windows)):
         return "no windows or a value that is not a finite number"
-    return Stored(windows, np.frombuffer(row.spans, dtype=np.int32).reshape(-1, 2), document)
+    return Stored(windows, np.frombuffer(row.spans, dtype=np.int32).reshape(-1, 2), document, head)
 
 
 @lru_cache(maxsize=2)
@@ -106,16 +109,16 @@ def document_matrix(session: Session) -> tuple[np.ndarray, np.ndarray]:
     return stored_matrix(session, identity_in_use(session))
 
 
-def stored_matrix(session: Session, identity: str) -> tuple[np.ndarray, np.ndarray]:
-    """document_matrix for a given encoder identity."""
+def stored_matrix(session: Session, identity: str, column: str = "document") -> tuple[np.ndarray, np.ndarray]:
+    """document_matrix for a given encoder identity; column="head_input" for what the head reads."""
     rows = session.execute(
-        select(Item.id, Embedding.id, Embedding.dim, Embedding.document)
+        select(Item.id, Embedding.id, Embedding.dim, getattr(Embedding, column))
         .join(Embedding, _stored_join(identity)).where(Item.text.is_not(None)).order_by(Item.id)
     ).all()
     width = np.dtype(STORED_DTYPE).itemsize
     dims = {dim for _, _, dim, _ in rows}
     good = [r for r in rows if len(r[3]) == r[2] * width]
-    _log_corrupt([(row_id, "document vector of the wrong length") for _, row_id, _, _ in set(rows) - set(good)])
+    _log_corrupt([(row_id, f"{column} of the wrong length") for _, row_id, _, _ in set(rows) - set(good)])
     if not good or len(dims) != 1:
         dim = dims.pop() if len(dims) == 1 else 0
         return np.zeros(0, dtype=np.int64), np.zeros((0, dim), dtype=STORED_DTYPE)

@@ -38,7 +38,7 @@ def f1_on_folds(active: ModelVersion, candidate: ModelVersion) -> float:
     folds = np.array(candidate.metrics["cv_folds"], dtype=np.int8)
     with session_scope() as session:
         stored = stored_for(session, load_version(active), ids)
-    vectors = np.stack([stored[i].document for i in ids]).astype(np.float32)
+    vectors = np.stack([stored[i].head_input for i in ids]).astype(np.float32)
     return classification_metrics(y.tolist(), predict_out_of_fold(vectors, y, folds).tolist())["f1"]
 
 

@@ -167,14 +167,14 @@ def test_evidence_late_in_a_long_document_counts_and_is_the_passage(
 ) -> None:
     import numpy as np
 
-    from models.classifier import ClassifierConfig, WindowClassifier, document_vector
+    from models.classifier import ClassifierConfig, WindowClassifier, head_input
     from models.crossval import fit_head
     from models.training import set_head
 
     base = load_base(tiny_modernbert)
     model = WindowClassifier(base.encoder, base.tokenizer, ClassifierConfig(tiny_modernbert, 16, 4, "accept", "reject"))
     rows = labelled_rows(8, 8)
-    vectors = np.stack([document_vector(model.embed_sorted([w.input_ids for w in model.windows(r["text"])], 8))
+    vectors = np.stack([head_input(model.embed_sorted([w.input_ids for w in model.windows(r["text"])], 8))
                         .detach().numpy() for r in rows])
     set_head(model, fit_head(vectors, np.array([int(r["answer"] == "accept") for r in rows])))
     filler = " ".join(["the quarterly report repeats the same numbers as before"] * 80)  # > 600 tokens
