@@ -92,7 +92,8 @@ def test_promotion_gate_refuses_a_worse_version_unless_forced_and_rollback_resto
     assert not second["promoted"]
     with session_scope() as session:  # make the candidate worse than the active one on its folds
         candidate = registry.get_version(session, second["version_id"])
-        candidate.metrics = {**candidate.metrics, "cv": {**candidate.metrics["cv"], "f1": -1.0}}
+        candidate.metrics = {**candidate.metrics, "cv": {**candidate.metrics["cv"], "f1": -1.0},
+                             "head": "another recipe"}  # so the active recipe is refit on its folds
     with pytest.raises(ModelError, match=r"cross-validated F1 -1.000, worse than the active version \d+ "
                                          r"\(\d\.\d+\) on the same folds; .* --force"):
         promotion.promote(second["version_id"])
