@@ -2,8 +2,9 @@
 a window vector; a linear head on the head input (the mean of the first and last few window
 vectors, see head_input) gives the document's logit; the window with the highest head logit is
 the passage that drove the score. The document vector (the L2-normalised mean of all windows) is
-what similar items and near-duplicates compare. With a frozen encoder both vectors are a pure function of (encoder, text),
-which is why models.embeddings stores them once and the head alone is refit.
+what similar items and near-duplicates compare. With a frozen encoder both vectors are a pure
+function of (encoder, text), which is why models.embeddings stores them once and the head
+alone is refit.
 
 The same module is fine-tuned end to end (a GPU, ModernBERT) or trained as a head on frozen window
 embeddings (CPU, the packaged MiniLM). It is saved as a folder: the head in head.safetensors and
@@ -62,8 +63,8 @@ class WindowClassifier(nn.Module):
         arithmetic give the same vectors, and anything else is another identity."""
         c = self.config
         precision = "bf16" if self.autocast == torch.bfloat16 else "fp32"
-        parts = [c.base_model, f"weights:{self.weights_digest}", f"windows:{c.window_tokens}/{c.window_overlap}",
-                 precision + ("+int8" if self.quantized else "")]
+        parts = [c.base_model, f"weights:{self.weights_digest}",
+                 f"windows:{c.window_tokens}/{c.window_overlap}", precision + ("+int8" if self.quantized else "")]
         if c.encoder_trained:
             parts.append("fine-tuned")
         return "|".join(parts)
@@ -136,8 +137,9 @@ class WindowClassifier(nn.Module):
         model = cls(encoder, tokenizer, config)
         if config.encoder_digest and model.weights_digest != config.encoder_digest:
             raise ModelError(f"the model in {folder} was fitted on {config.base_model} with weights "
-                             f"{config.encoder_digest}, but that model now has weights {model.weights_digest}; "
-                             "its head does not fit them. Train a new version (`python -m curation train`).")
+                             f"{config.encoder_digest}, but that model now has weights "
+                             f"{model.weights_digest}; its head does not fit them. Train a new "
+                             "version (`python -m curation train`).")
         model.head.load_state_dict(load_file(folder / HEAD_FILE))
         return model.to(device).eval()
 

@@ -24,7 +24,7 @@ from models.embeddings import encoder_in_use, stored_for
 
 SEED = 42  # the folds of a label set are the same in every run, so candidate and active meet on them
 MAX_FOLDS = 5
-HEAD_C = 100.0  # inverse L2 strength: what grouped inner CV picked on the dev rows (short vectors need large weights)
+HEAD_C = 100.0  # inverse L2 strength: what grouped inner CV picked on the dev rows (short vectors)
 HEAD_RECIPE = f"logistic regression C={HEAD_C}, balanced classes, on the first and last 4 windows' mean"
 
 

@@ -62,7 +62,8 @@ def pack(windows: torch.Tensor, spans: list[tuple[int, int]]) -> dict[str, objec
 def unpack(row: Any) -> Stored | str:
     """The stored vectors, or why the row cannot be read."""
     width = np.dtype(STORED_DTYPE).itemsize
-    expected = {"document": row.dim * width, "head_input": row.dim * width, "windows": row.n_windows * row.dim * width, "spans": row.n_windows * 8}
+    expected = {"document": row.dim * width, "head_input": row.dim * width,
+                "windows": row.n_windows * row.dim * width, "spans": row.n_windows * 8}
     for column, size in expected.items():
         if len(getattr(row, column) or b"") != size:
             return f"{column} holds {len(getattr(row, column) or b'')} bytes, expected {size}"
@@ -160,16 +161,18 @@ def _log_corrupt(rows: list[tuple[int, str]]) -> None:
 
 def _stored_columns(identity: str):  # type: ignore[no-untyped-def]
     """One encoder's rows as plain tuples (no ORM objects: at 100k items that is seconds)."""
-    return select(Embedding.id, Embedding.content_hash, Embedding.dim, Embedding.n_windows, Embedding.document,
-                  Embedding.head_input, Embedding.spans, Embedding.windows).where(Embedding.encoder == identity)
+    return select(Embedding.id, Embedding.content_hash, Embedding.dim, Embedding.n_windows,
+                  Embedding.document, Embedding.head_input, Embedding.spans, Embedding.windows,
+                  ).where(Embedding.encoder == identity)
 
 
 def _drop_unreadable(session: Session, identity: str, item_ids: list[int]) -> int:
     """Delete this encoder's rows of the given items that do not decode, saying why, so the next
     embed pass recomputes them."""
-    hashes = {digest for _, digest in rows_where_in(session, select(Item.id, Item.content_hash), Item.id, item_ids)}
-    bad = [(row.id, reason) for row in rows_where_in(session, _stored_columns(identity), Embedding.content_hash, hashes)
-           if isinstance(reason := unpack(row), str)]
+    owned = rows_where_in(session, select(Item.id, Item.content_hash), Item.id, item_ids)
+    hashes = {digest for _, digest in owned}
+    rows = rows_where_in(session, _stored_columns(identity), Embedding.content_hash, hashes)
+    bad = [(row.id, reason) for row in rows if isinstance(reason := unpack(row), str)]
     _log_corrupt(bad)
     if bad:
         session.execute(delete(Embedding).where(Embedding.id.in_([row_id for row_id, _ in bad])))
@@ -212,8 +215,8 @@ def embed_missing(model: WindowClassifier, item_ids: list[int] | None = None,
     model.eval()
     slices = [None] if item_ids is None else [item_ids[i:i + 500] for i in range(0, len(item_ids), 500)]
     with session_scope() as session:
-        total = sum(session.scalar(select(func.count()).select_from(_missing_query(identity, ids).subquery())) or 0
-                    for ids in slices)
+        total = sum(session.scalar(select(func.count()).select_from(
+            _missing_query(identity, ids).subquery())) or 0 for ids in slices)
     for ids in slices:
         after = 0
         while True:

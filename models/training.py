@@ -227,7 +227,8 @@ def train(*, base_model: str | None = None, promote: bool = False, force: bool =
         except ModelError as exc:
             refusal = str(exc)
     cv = metrics["cv"]
-    log.info("trained model version %s on %s (%s): cross-validated F1 %s", version_id, base.name, run_on, cv["f1"])
+    log.info("trained model version %s on %s (%s): cross-validated F1 %s",
+             version_id, base.name, run_on, cv["f1"])
     return {"version_id": version_id, "base_model": base.name, "base_model_note": base.note,
             "path": path, "n_train": n_train, "n_evaluated": cv["n"], "folds": cv["folds"],
             "accuracy": cv["accuracy"], "precision": cv["precision"], "recall": cv["recall"],
