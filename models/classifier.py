@@ -156,7 +156,7 @@ def head_input(windows: torch.Tensor) -> torch.Tensor:
     """What the head reads: the mean of the first and last EDGE_WINDOWS window vectors (all of
     them when there are at most twice that). An article's opening and close say whether it is a
     first-hand account; its middle dilutes that. On the dev rows, same folds, 10 shuffles: F1
-    0.868 against 0.802 for the mean of all windows and 0.800 for TF-IDF (bench/quality.py);
+    0.866 against 0.799 for the mean of all windows and 0.800 for TF-IDF (bench/quality.py);
     N=4 was picked on those rows, so expect 0.80-0.84 on new data."""
     if windows.shape[0] > 2 * EDGE_WINDOWS:
         windows = torch.cat([windows[:EDGE_WINDOWS], windows[-EDGE_WINDOWS:]])

@@ -25,6 +25,7 @@ from models.embeddings import encoder_in_use, stored_for
 SEED = 42  # the folds of a label set are the same in every run, so candidate and active meet on them
 MAX_FOLDS = 5
 HEAD_C = 100.0  # inverse L2 strength: what grouped inner CV picked on the dev rows (short vectors)
+FIT_TOLERANCE = 1e-3  # 10x sklearn's: a third of the iterations; dev-row F1 0.866 against 0.868
 HEAD_RECIPE = f"logistic regression C={HEAD_C}, balanced classes, on the first and last 4 windows' mean"
 
 
@@ -48,7 +49,7 @@ class OutOfFold:
 
 def fit_head(vectors: np.ndarray, y: np.ndarray) -> Head:
     """The head on document vectors; positives weigh as much as negatives whatever their count."""
-    model = LogisticRegression(C=HEAD_C, class_weight="balanced", max_iter=1000)
+    model = LogisticRegression(C=HEAD_C, class_weight="balanced", max_iter=1000, tol=FIT_TOLERANCE)
     model.fit(vectors.astype(np.float32), y)
     return Head(model.coef_[0].astype(np.float32), float(model.intercept_[0]))
 
