@@ -1,6 +1,8 @@
-"""The learning loop at 1k, 10k and 100k items: `python bench/loop.py [--sizes 1000 10000 100000]`.
+"""The learning loop at 1k, 10k and 100k items: `python bench/loop.py [--sizes 1000 10000 100000]
+[--postgres postgresql://postgres@127.0.0.1:5432/test]`.
 
-Each size runs in a child process of its own (so peak RSS is that size's) on a fresh SQLite home:
+Each size runs in a child process of its own (so peak RSS is that size's) on a fresh SQLite home
+(or a fresh schema of the given PostgreSQL server, dropped afterwards):
 N items whose embeddings are already stored (synthetic unit float16 vectors, 384 dimensions, a
 few windows each, in the packaged MiniLM's identity), labels on 2% of them (at least 60, at most
 2,000) that a random direction separates with noise. It times, ours:
@@ -22,6 +24,9 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 sys.path[0] = str(Path(__file__).resolve().parent.parent)
@@ -132,15 +137,35 @@ def embedding_sample() -> dict:
     return {"docs": len(texts), "seconds": round(seconds, 2), "seconds_per_doc": round(seconds / len(texts), 3)}
 
 
-def child_env(home: str) -> dict[str, str]:
-    return {**os.environ, "CURATION_HOME": home, "CURATION_BASE_MODEL": "sentence-transformers/all-MiniLM-L6-v2",
+def child_env(home: str, database_url: str | None) -> dict[str, str]:
+    extra = {"CURATION_DATABASE_URL": database_url} if database_url else {}
+    return {**os.environ, **extra, "CURATION_HOME": home, "CURATION_BASE_MODEL": "sentence-transformers/all-MiniLM-L6-v2",
             "CURATION_HUB_OFFLINE": "1", "CURATION_MIN_LABELS_PER_CLASS": "5",
             "CURATION_RETRAIN_EVERY_LABELS": "0"}
+
+
+@contextmanager
+def fresh_schema(server: str | None) -> Iterator[str | None]:
+    """A schema of its own on the PostgreSQL server for one child, dropped afterwards."""
+    if server is None:
+        yield None
+        return
+    import psycopg
+
+    schema = f"bench_loop_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(server, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    try:
+        yield f"{server.replace('postgresql://', 'postgresql+psycopg://', 1)}?options=-csearch_path%3D{schema}"
+    finally:
+        with psycopg.connect(server, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10_000, 100_000])
+    parser.add_argument("--postgres", help="a PostgreSQL URL to run on instead of SQLite")
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--sample", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -149,9 +174,9 @@ def main() -> None:
         return
 
     def child(*flags: str) -> dict:
-        with tempfile.TemporaryDirectory() as home:
-            out = subprocess.run([sys.executable, __file__, *flags], env=child_env(home), check=True,
-                                 capture_output=True, text=True).stdout
+        with tempfile.TemporaryDirectory() as home, fresh_schema(args.postgres) as database_url:
+            out = subprocess.run([sys.executable, __file__, *flags], env=child_env(home, database_url),
+                                 check=True, capture_output=True, text=True).stdout
         return json.loads(out.strip().splitlines()[-1])
 
     sample = child("--sample")
