@@ -47,8 +47,10 @@ def import_(
              "with the file's last, or skip labelling that item. Default: refuse, naming them.")] = None,
 ) -> None:
     """Import labelled or unlabelled rows; a duplicate (same URL or text) adds its label and any
-    missing text to the item it duplicates, and each one is reported."""
+    missing text to the item it duplicates, and each one is reported. The worker then embeds and
+    scores the new items (a score job is queued)."""
     from curation.files.importing import ImportResult, import_file, item_count
+    from curation.jobs.triggers import request_scoring
     from db.session import session_scope
 
     with session_scope() as session:
@@ -63,7 +65,11 @@ def import_(
         print(f"skipped {error.describe(file)}", file=sys.stderr)
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
-    emit(result.summary(file))
+    summary = result.summary(file)
+    if summary["imported"]:
+        summary["score_job"] = request_scoring().id
+        print(f"queued score job #{summary['score_job']} for the worker", file=sys.stderr)
+    emit(summary)
 
 
 @app.command()
@@ -315,7 +321,7 @@ def jobs(
 
 @jobs_app.command("submit")
 def jobs_submit(
-    kind: Annotated[str, typer.Argument(help="ingest, score, rescore, reason or train.")],
+    kind: Annotated[str, typer.Argument(help="ingest, score, rescore, reason, train or refit.")],
     params: Annotated[str, typer.Option(help='Parameters as JSON, e.g. \'{"limit": 10}\'.')] = "{}",
 ) -> None:
     """Queue a background job; if one of the same kind is queued or running, show that one."""
@@ -371,7 +377,7 @@ def reason(
 @app.command()
 def train(
     base_model: Annotated[str | None, typer.Option(help="Hub name or local folder; default CURATION_BASE_MODEL.")] = None,
-    promote: Annotated[bool, typer.Option(help="Activate it if its holdout F1 is not worse.")] = False,
+    promote: Annotated[bool, typer.Option(help="Activate it if its cross-validated F1 is not worse.")] = False,
     force: Annotated[bool, typer.Option(help="With --promote: activate it even if worse.")] = False,
 ) -> None:
     """Train a classifier on the current labels and register it as a new model version."""
@@ -410,6 +416,16 @@ def evaluate(
     with session_scope() as session:
         print(f"scorer: {scorer_description(session)}", file=sys.stderr)
     emit(result)
+
+
+@app.command("train-curve")
+def train_curve() -> None:
+    """Cross-validated F1 at 25/50/75/100% of the labels (mean and spread over seeds)."""
+    from db.session import session_scope
+    from models.crossval import train_curve as curve
+
+    with session_scope() as session:
+        emit(curve(session))
 
 
 @app.command()

@@ -29,4 +29,5 @@ def test_compare_page_empty_state_then_agreement_and_cost(open_page) -> None:
     app.checkbox(key="reason_batch").check().run()
     app.button[0].click().run()
     with session_scope() as session:
-        assert session.execute(select(Job.kind, Job.params)).all() == [("reason", {"limit": 5, "batch": True})]
+        jobs = session.execute(select(Job.kind, Job.params).order_by(Job.id)).all()
+    assert jobs == [("refit", {}), ("reason", {"limit": 5, "batch": True})]  # the decision above queued the refit

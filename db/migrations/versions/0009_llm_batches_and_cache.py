@@ -6,14 +6,14 @@ worker resumes it; llm_spend is the daily ledger of automatic assessments shared
 scoring_runs keeps the measured seconds of each scoring pass for the classifier's cost.
 
 Revision ID: 0009_llm_batches_and_cache
-Revises: 0005_add_jobs_retry_of
+Revises: 0007_add_embeddings
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = '0009_llm_batches_and_cache'
-down_revision = '0005_add_jobs_retry_of'
+down_revision = '0007_add_embeddings'
 branch_labels = None
 depends_on = None
 
