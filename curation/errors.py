@@ -85,3 +85,8 @@ class LLMCallError(CurationError):
 
 class BudgetExceeded(CurationError):
     """The run's spending cap is reached; no further call is started."""
+
+
+# Curator power tools: search, bulk decisions, near-duplicates (issue 17).
+class SearchError(CurationError):
+    """A search request with a bad limit or filter; nothing was read."""

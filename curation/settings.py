@@ -187,6 +187,12 @@ class Settings(BaseSettings):
         description='USD per million input and output tokens by model, JSON: {"model": [in, out]}.',
     )
 
+    # Curator power tools (issue 17): near-duplicates at import and ingest.
+    near_duplicate_threshold: float = Field(
+        0.8, gt=0, le=1, description="Estimated Jaccard similarity of 3-word shingles (MinHash) at "
+        "which a new item is marked a near-duplicate of an earlier one.",
+    )
+
     @field_validator("llm_base_url", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:

@@ -1,5 +1,6 @@
 """Import research-radar rows: strip the title/URL header, canonicalise URLs, drop duplicates by
-URL and by content, and turn answers into decisions by the curator "import". One import is one
+URL and by content, link near-duplicates to the item they repeat, and turn answers into
+decisions by the curator "import". One import is one
 transaction: either every valid row lands or, on a bad row without skip_invalid, none does."""
 
 import time
@@ -12,6 +13,7 @@ from typing import Any
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
+from curation.corpus.near_duplicates import mark_near_duplicates
 from curation.corpus.text import content_hash, split_header
 from curation.corpus.urls import canonicalize_url
 from curation.enums import IMPORT_CURATOR, FetchStatus, SourceType
@@ -128,6 +130,8 @@ def import_file(session: Session, path: Path, *, skip_invalid: bool = False,
             insert(Item).returning(Item.id, sort_by_parameter_order=True),
             [record | {"created_at": now} for record, _ in chunk],
         ).all()
+        mark_near_duplicates(session, [(item_id, record["text"]) for item_id, (record, _)
+                                       in zip(ids, chunk, strict=True) if record["text"]])
         decisions = [
             {"item_id": item_id, "label": answer, "curator": IMPORT_CURATOR, "created_at": now}
             for item_id, (_, answer) in zip(ids, chunk, strict=True) if answer is not None
