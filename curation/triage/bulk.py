@@ -31,8 +31,8 @@ class BulkResult:
 
 def decide_many(session: Session, who: HasRole, item_ids: list[int], action: str, *,
                 note: str | None = None) -> BulkResult:
-    """Decide every item in item_ids the same way, each in a savepoint so a refused item leaves
-    the others standing. Raises QueueError, writing nothing, when no item could be decided."""
+    """Decide every item in item_ids the same way; a refused item leaves the others standing.
+    Raises QueueError, writing nothing, when no item could be decided."""
     require(who, Permission.DECIDE)
     unique = list(dict.fromkeys(item_ids))
     if not unique or len(unique) > MAX_ITEMS:
@@ -40,9 +40,8 @@ def decide_many(session: Session, who: HasRole, item_ids: list[int], action: str
                          "select some items (or split the list)")
     result = BulkResult(group_id=uuid.uuid4().hex, label=action)
     for item_id in unique:
-        try:
-            with session.begin_nested():
-                decide(session, who, item_id, action, note=note).group_id = result.group_id
+        try:  # decide checks the action, the item and the lease before it writes anything
+            decide(session, who, item_id, action, note=note).group_id = result.group_id
         except QueueError as exc:
             result.refused[item_id] = str(exc)
             continue
