@@ -92,7 +92,8 @@ class Item(Base):
     fetched_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     # The earlier item whose text this one nearly repeats (MinHash, curation/corpus/near_duplicates.py).
-    near_duplicate_of: Mapped[int | None] = mapped_column(ForeignKey("items.id"), index=True)
+    near_duplicate_of: Mapped[int | None] = mapped_column(
+        ForeignKey("items.id", ondelete="SET NULL"), index=True)
 
 
 class Decision(Base):
@@ -278,7 +279,7 @@ class MinhashBand(Base):
     __tablename__ = "minhash_bands"
 
     band_key: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), primary_key=True)
 
 
 class MinhashSignature(Base):
@@ -286,5 +287,5 @@ class MinhashSignature(Base):
 
     __tablename__ = "minhash_signatures"
 
-    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), primary_key=True)
     signature: Mapped[bytes] = mapped_column(LargeBinary)

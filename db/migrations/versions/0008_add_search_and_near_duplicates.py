@@ -60,7 +60,7 @@ def upgrade() -> None:
     with op.batch_alter_table('items', schema=None) as batch_op:
         batch_op.add_column(sa.Column('near_duplicate_of', sa.Integer(), nullable=True))
         batch_op.create_foreign_key(batch_op.f('fk_items_near_duplicate_of_items'), 'items',
-                                    ['near_duplicate_of'], ['id'])
+                                    ['near_duplicate_of'], ['id'], ondelete='SET NULL')
         batch_op.create_index(batch_op.f('ix_items_near_duplicate_of'), ['near_duplicate_of'])
     with op.batch_alter_table('decisions', schema=None) as batch_op:
         batch_op.add_column(sa.Column('group_id', sa.String(length=32), nullable=True))
@@ -69,14 +69,16 @@ def upgrade() -> None:
         'minhash_bands',
         sa.Column('band_key', sa.BigInteger(), nullable=False),
         sa.Column('item_id', sa.Integer(), nullable=False),
-        sa.ForeignKeyConstraint(['item_id'], ['items.id'], name=op.f('fk_minhash_bands_item_id_items')),
+        sa.ForeignKeyConstraint(['item_id'], ['items.id'], name=op.f('fk_minhash_bands_item_id_items'),
+                                ondelete='CASCADE'),
         sa.PrimaryKeyConstraint('band_key', 'item_id', name=op.f('pk_minhash_bands')),
     )
     op.create_table(
         'minhash_signatures',
         sa.Column('item_id', sa.Integer(), nullable=False),
         sa.Column('signature', sa.LargeBinary(), nullable=False),
-        sa.ForeignKeyConstraint(['item_id'], ['items.id'], name=op.f('fk_minhash_signatures_item_id_items')),
+        sa.ForeignKeyConstraint(['item_id'], ['items.id'], name=op.f('fk_minhash_signatures_item_id_items'),
+                                ondelete='CASCADE'),
         sa.PrimaryKeyConstraint('item_id', name=op.f('pk_minhash_signatures')),
     )
     for statement in SQLITE_UP if op.get_bind().dialect.name == "sqlite" else POSTGRES_UP:
