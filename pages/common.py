@@ -11,6 +11,8 @@ from curation.display.safe_text import md
 from curation.jobs.store import is_live, job_summary, list_jobs
 from db.session import session_scope
 
+OPEN_ITEM = "open_item"  # session_state: an item the Items page opened, which the Queue leases and shows
+
 DOCUMENT_CSS = """<style>
 .doc { white-space: pre-wrap; max-height: 32rem; overflow-y: auto; font-size: 0.95rem;
        line-height: 1.5; padding: 0.75rem; border: 1px solid #ddd; border-radius: 0.5rem; }
