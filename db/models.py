@@ -92,8 +92,9 @@ class Item(Base):
     fetched_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     # The earlier item whose text this one nearly repeats (MinHash, curation/corpus/near_duplicates.py).
-    near_duplicate_of: Mapped[int | None] = mapped_column(
-        ForeignKey("items.id", ondelete="SET NULL"), index=True)
+    # No foreign key: SQLite can add and drop a plain column in place, but a key would mean
+    # rebuilding items, which the foreign keys pointing at a populated items table refuse.
+    near_duplicate_of: Mapped[int | None] = mapped_column(Integer, index=True)
 
 
 class Decision(Base):

@@ -57,14 +57,12 @@ POSTGRES_DOWN = ["DROP TRIGGER items_fts_sync ON items", "DROP FUNCTION items_ft
 def upgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":  # this revision id is longer than Alembic's 32
         op.execute("ALTER TABLE alembic_version ALTER COLUMN version_num TYPE varchar(128)")
-    with op.batch_alter_table('items', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('near_duplicate_of', sa.Integer(), nullable=True))
-        batch_op.create_foreign_key(batch_op.f('fk_items_near_duplicate_of_items'), 'items',
-                                    ['near_duplicate_of'], ['id'], ondelete='SET NULL')
-        batch_op.create_index(batch_op.f('ix_items_near_duplicate_of'), ['near_duplicate_of'])
-    with op.batch_alter_table('decisions', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('group_id', sa.String(length=32), nullable=True))
-        batch_op.create_index(batch_op.f('ix_decisions_group_id'), ['group_id'])
+    # Plain ADD COLUMN, no batch: rebuilding items on SQLite would trip the foreign keys of
+    # every decision and score pointing at it once the table holds data.
+    op.add_column('items', sa.Column('near_duplicate_of', sa.Integer(), nullable=True))
+    op.create_index(op.f('ix_items_near_duplicate_of'), 'items', ['near_duplicate_of'])
+    op.add_column('decisions', sa.Column('group_id', sa.String(length=32), nullable=True))
+    op.create_index(op.f('ix_decisions_group_id'), 'decisions', ['group_id'])
     op.create_table(
         'minhash_bands',
         sa.Column('band_key', sa.BigInteger(), nullable=False),
@@ -90,10 +88,7 @@ def downgrade() -> None:
         op.execute(statement)
     op.drop_table('minhash_signatures')
     op.drop_table('minhash_bands')
-    with op.batch_alter_table('decisions', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_decisions_group_id'))
-        batch_op.drop_column('group_id')
-    with op.batch_alter_table('items', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_items_near_duplicate_of'))
-        batch_op.drop_constraint(batch_op.f('fk_items_near_duplicate_of_items'), type_='foreignkey')
-        batch_op.drop_column('near_duplicate_of')
+    op.drop_index(op.f('ix_decisions_group_id'), table_name='decisions')
+    op.drop_column('decisions', 'group_id')
+    op.drop_index(op.f('ix_items_near_duplicate_of'), table_name='items')
+    op.drop_column('items', 'near_duplicate_of')
