@@ -98,31 +98,50 @@ def browser():  # type: ignore[no-untyped-def]
 
 
 SETTLED = """const app = document.querySelector('[data-testid="stApp"]');
-return !!app && app.dataset.testScriptState === 'notRunning' && !!document.querySelector('h1');"""
+if (!app || app.dataset.testScriptState !== 'notRunning' || !document.querySelector('h1')) return -1;
+return document.getElementsByTagName('*').length;"""
 
 
 def settle_seconds(driver, url: str, timeout: float = 120.0) -> float:  # type: ignore[no-untyped-def]
+    """Seconds until the script run has finished and the page stops changing (same element
+    count over three polls 100 ms apart), so drawing in the browser counts too."""
     driver.get("about:blank")
     started = time.perf_counter()
     driver.get(url)
+    last, stable, settled_at = -1, 0, None
     while time.perf_counter() - started < timeout:
-        if driver.execute_script(SETTLED):
-            return time.perf_counter() - started
-        time.sleep(0.02)
+        count = driver.execute_script(SETTLED)
+        if count >= 0 and count == last:
+            stable += 1
+        else:
+            stable, settled_at = 0, time.perf_counter()
+        if stable == 3:
+            return settled_at - started
+        last = count
+        time.sleep(0.1)
     return float("inf")
 
 
-def time_pages(folder: Path, database_url: str, runs: int) -> dict[str, float]:
-    proc, base = serve(folder, database_url)
+def time_pages(servers: dict[str, str], runs: int) -> dict[str, dict[str, float]]:
+    """Median settle time per server and page, loads alternating between the servers so load
+    from elsewhere on the machine falls on both alike."""
     driver = browser()
     try:
-        settle_seconds(driver, base)  # warm up: engine, imports, schema check
-        return {page: statistics.median(settle_seconds(driver, f"{base}/{page}") for _ in range(runs))
-                for page in PAGES}
+        for base in servers.values():
+            settle_seconds(driver, base)  # warm up: engine, imports, schema check
+        times: dict[str, dict[str, float]] = {name: {} for name in servers}
+        for page in PAGES:
+            samples: dict[str, list[float]] = {name: [] for name in servers}
+            for _ in range(runs):
+                for name, base in servers.items():
+                    samples[name].append(settle_seconds(driver, f"{base}/{page}"))
+            for name in servers:
+                times[name][page] = statistics.median(samples[name])
+            print(" ".join(f"{name} {page}: {times[name][page]:.2f} s" for name in servers),
+                  file=sys.stderr, flush=True)
+        return times
     finally:
         driver.quit()
-        proc.terminate()
-        proc.wait(timeout=30)
 
 
 def main() -> None:
@@ -141,18 +160,27 @@ def main() -> None:
         fill(args.items, args.labels)
         print(f"filled {args.items:,} items, {args.labels:,} labels in {time.perf_counter() - started:.0f} s",
               file=sys.stderr)
-        ours = time_pages(REPO, os.environ["CURATION_DATABASE_URL"], args.runs)
-        old = {}
+        folders = {"ours": (REPO, os.environ["CURATION_DATABASE_URL"])}
+        tree = Path(tmp) / "old"
         if args.old:
             old_url = older_schema_copy(Path(tmp), args.old_revision)
-            tree = Path(tmp) / "old"
             subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", str(tree), args.old],
                            check=True, capture_output=True)
             (tree / ".venv").symlink_to(REPO / ".venv")
-            try:
-                old = time_pages(tree, old_url, args.runs)
-            finally:
+            folders["old"] = (tree, old_url)
+        procs, servers = [], {}
+        try:
+            for name, (folder, url) in folders.items():
+                proc, servers[name] = serve(folder, url)
+                procs.append(proc)
+            times = time_pages(servers, args.runs)
+        finally:
+            for proc in procs:
+                proc.terminate()
+                proc.wait(timeout=30)
+            if args.old:
                 subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(tree)], check=True)
+        ours, old = times["ours"], times.get("old", {})
         for page in PAGES:
             line = f"{page:>9}: ours {ours[page]:6.2f} s"
             if page in old:
