@@ -43,8 +43,10 @@ def import_(
     skip_invalid: Annotated[bool, typer.Option(help="Import the valid rows, list the rest.")] = False,
     if_empty: Annotated[bool, typer.Option(help="Do nothing if the database has items.")] = False,
 ) -> None:
-    """Import labelled or unlabelled rows; duplicates by URL or content are skipped."""
+    """Import labelled or unlabelled rows; duplicates by URL or content are skipped. The worker
+    then embeds and scores the new items (a score job is queued)."""
     from curation.files.importing import import_file, item_count
+    from curation.jobs.triggers import request_scoring
     from db.session import session_scope
 
     with session_scope() as session:
@@ -54,7 +56,11 @@ def import_(
         result = import_file(session, file, skip_invalid=skip_invalid, progress=stderr_progress())
     for error in result.skipped:
         print(f"skipped {error.describe(file)}", file=sys.stderr)
-    emit(result.summary(file))
+    summary = result.summary(file)
+    if summary["imported"]:
+        summary["score_job"] = request_scoring().id
+        print(f"queued score job #{summary['score_job']} for the worker", file=sys.stderr)
+    emit(summary)
 
 
 @app.command()
@@ -393,6 +399,16 @@ def evaluate(
     with session_scope() as session:
         print(f"scorer: {scorer_description(session)}", file=sys.stderr)
     emit(result)
+
+
+@app.command("train-curve")
+def train_curve() -> None:
+    """Cross-validated F1 at 25/50/75/100% of the labels (mean and spread over seeds)."""
+    from db.session import session_scope
+    from models.crossval import train_curve as curve
+
+    with session_scope() as session:
+        emit(curve(session))
 
 
 @app.command()

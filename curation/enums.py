@@ -76,6 +76,8 @@ class JobKind(StrEnum):
     RESCORE = "rescore"
     REASON = "reason"
     TRAIN = "train"
+    # the learning loop: the head refit on stored vectors after decisions
+    REFIT = "refit"
 
 
 class JobStatus(StrEnum):

@@ -265,6 +265,29 @@ class AuditEntry(Base):
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
 
+class Embedding(Base):
+    """One text's window embeddings by one encoder, computed once and read by training, scoring,
+    similar items and near-duplicates. Kept in the database rather than in files so workers on
+    other hosts share them through PostgreSQL without a shared filesystem. `encoder` names the
+    encoder identity (base model, hash of its weights, window size and overlap, precision), so a
+    fine-tuned encoder or other windows never read another's vectors; a changed text has a new
+    content_hash and is embedded again. `document` sits before `windows` so reading only it
+    does not walk the larger blob."""
+
+    __tablename__ = "embeddings"
+    __table_args__ = (UniqueConstraint("encoder", "content_hash", name="uq_embeddings_encoder_content_hash"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    encoder: Mapped[str] = mapped_column(String(512))
+    content_hash: Mapped[str] = mapped_column(String(64), index=True)
+    dim: Mapped[int] = mapped_column(Integer)
+    n_windows: Mapped[int] = mapped_column(Integer)
+    document: Mapped[bytes] = mapped_column(LargeBinary)  # float16 x dim: L2-normalised mean of windows
+    spans: Mapped[bytes] = mapped_column(LargeBinary)  # int32 n_windows x 2: character span of each window
+    windows: Mapped[bytes] = mapped_column(LargeBinary)  # float16 n_windows x dim: L2-normalised
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 # Search and near-duplicates (migration 0008).
 # The full-text index lives beside the ORM under this name (an FTS5 table on SQLite, a tsvector
 # table on PostgreSQL), kept in step by triggers; schema comparisons skip names starting with it.

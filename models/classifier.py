@@ -1,12 +1,18 @@
-"""The document classifier: an encoder reads each window, its token states are mean-pooled and a
-linear head gives the window a logit; the document's logit is the mean over its windows, and the
-window with the highest logit is the passage that drove the score.
+"""The document classifier: an encoder reads each window and its token states are mean-pooled into
+a window vector; the document vector is the L2-normalised mean of its window vectors and a linear
+head on it gives the document's logit; the window with the highest head logit is the passage
+that drove the score. With a frozen encoder both vectors are a pure function of (encoder, text),
+which is why models.embeddings stores them once and the head alone is refit.
 
 The same module is fine-tuned end to end (a GPU, ModernBERT) or trained as a head on frozen window
-embeddings (CPU, the packaged MiniLM); either way it is saved as an HF folder: the encoder and
-tokenizer with save_pretrained, the head in head.safetensors, the settings in classifier.json."""
+embeddings (CPU, the packaged MiniLM). It is saved as a folder: the head in head.safetensors and
+the settings in classifier.json, plus the encoder and tokenizer (save_pretrained) only when the
+encoder was fine-tuned: a frozen encoder is the base model itself, loaded from where it came from
+and checked against the hash of its weights, so a refit after each decision costs kilobytes."""
 
+import hashlib
 import json
+import weakref
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -15,6 +21,8 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 from transformers import AutoModel, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
+from curation.errors import ModelError
+from models.base import frozen_base
 from models.windows import Window, split_windows
 
 HEAD_FILE = "head.safetensors"
@@ -29,6 +37,7 @@ class ClassifierConfig:
     positive_label: str
     negative_label: str
     encoder_trained: bool = False
+    encoder_digest: str = ""  # weights_digest of the encoder the head was fitted on
 
 
 @dataclass
@@ -43,6 +52,20 @@ class WindowClassifier(nn.Module):
         self.encoder, self.tokenizer, self.config = encoder, tokenizer, config
         self.head = nn.Linear(encoder.config.hidden_size, 1)
         self.autocast: torch.dtype | None = None  # a lower precision for the encoder's arithmetic
+        self.quantized = False  # int8 linear layers (the memory saver): other vectors, another identity
+        self.weights_digest = weights_digest(encoder)  # recomputed after fine-tuning changes the weights
+
+    @property
+    def encoder_identity(self) -> str:
+        """What the stored embeddings of this encoder are keyed by: the same weights, windows and
+        arithmetic give the same vectors, and anything else is another identity."""
+        c = self.config
+        precision = "bf16" if self.autocast == torch.bfloat16 else "fp32"
+        parts = [c.base_model, f"weights:{self.weights_digest}", f"windows:{c.window_tokens}/{c.window_overlap}",
+                 precision + ("+int8" if self.quantized else "")]
+        if c.encoder_trained:
+            parts.append("fine-tuned")
+        return "|".join(parts)
 
     @property
     def device(self) -> torch.device:
@@ -75,7 +98,7 @@ class WindowClassifier(nn.Module):
         return out
 
     def doc_logit(self, embeddings: torch.Tensor) -> torch.Tensor:
-        return self.head(embeddings).squeeze(-1).mean()
+        return self.head(document_vector(embeddings)).squeeze(-1)
 
     @torch.inference_mode()
     def predict(self, texts: list[str], batch_size: int = 32) -> list[Prediction]:
@@ -83,27 +106,58 @@ class WindowClassifier(nn.Module):
         self.eval()
         per_text = [self.windows(t) for t in texts]
         flat = [w.input_ids for ws in per_text for w in ws]
-        logits = self.head(self.embed_sorted(flat, batch_size)).squeeze(-1).cpu()
-        predictions, at = [], 0
-        for text, windows in zip(texts, per_text, strict=True):
-            own = logits[at:at + len(windows)]
-            at += len(windows)
-            best = windows[int(own.argmax())]
-            predictions.append(Prediction(float(torch.sigmoid(own.mean())), text[best.start:best.end]))
+        embedded = self.embed_sorted(flat, batch_size).split([len(ws) for ws in per_text])
+        predictions = []
+        for text, windows, vectors in zip(texts, per_text, embedded, strict=True):
+            best = windows[int(self.head(vectors).squeeze(-1).argmax())]
+            probability = float(torch.sigmoid(self.doc_logit(vectors)))
+            predictions.append(Prediction(probability, text[best.start:best.end]))
         return predictions
 
     def save(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
-        self.encoder.save_pretrained(folder)
-        self.tokenizer.save_pretrained(folder)
+        self.config.encoder_digest = self.weights_digest
+        if self.config.encoder_trained:
+            self.encoder.save_pretrained(folder)
+            self.tokenizer.save_pretrained(folder)
         save_file({k: v.contiguous().cpu() for k, v in self.head.state_dict().items()}, folder / HEAD_FILE)
         (folder / CONFIG_FILE).write_text(json.dumps(asdict(self.config), indent=2))
 
     @classmethod
     def load(cls, folder: Path, device: str = "cpu") -> "WindowClassifier":
         config = ClassifierConfig(**json.loads((folder / CONFIG_FILE).read_text()))
-        encoder = AutoModel.from_pretrained(folder, local_files_only=True)
-        tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
+        if (folder / "config.json").exists():
+            encoder = AutoModel.from_pretrained(folder, local_files_only=True)
+            tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
+        else:
+            base = frozen_base(config.base_model)
+            encoder, tokenizer = base.encoder, base.tokenizer
         model = cls(encoder, tokenizer, config)
+        if config.encoder_digest and model.weights_digest != config.encoder_digest:
+            raise ModelError(f"the model in {folder} was fitted on {config.base_model} with weights "
+                             f"{config.encoder_digest}, but that model now has weights {model.weights_digest}; "
+                             "its head does not fit them. Train a new version (`python -m curation train`).")
         model.head.load_state_dict(load_file(folder / HEAD_FILE))
         return model.to(device).eval()
+
+
+def document_vector(windows: torch.Tensor) -> torch.Tensor:
+    """The L2-normalised mean of a document's window vectors: what the head reads."""
+    return nn.functional.normalize(windows.float().mean(0), dim=-1)
+
+
+_DIGESTS: "weakref.WeakKeyDictionary[PreTrainedModel, str]" = weakref.WeakKeyDictionary()
+
+
+def weights_digest(encoder: PreTrainedModel, *, fresh: bool = False) -> str:
+    """A short hash of the encoder's weights: the "revision" part of its identity, which also
+    tells a fine-tuned encoder from its base. Remembered per encoder object (a frozen one is
+    shared by every head fitted on it); fresh after fine-tuning has changed it."""
+    if not fresh and encoder in _DIGESTS:
+        return _DIGESTS[encoder]
+    digest = hashlib.blake2b(digest_size=8)
+    for name, tensor in sorted(encoder.state_dict().items()):
+        digest.update(name.encode())
+        digest.update(tensor.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
+    _DIGESTS[encoder] = digest.hexdigest()
+    return _DIGESTS[encoder]

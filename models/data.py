@@ -16,6 +16,7 @@ class Labelled:
     group: str  # canonical URL: duplicates share it and so stay on one side of every split
     text: str
     y: int  # 1 for the task's positive label
+    curator: str = ""  # who gave the current label
 
 
 def labelled_items(session: Session) -> list[Labelled]:
@@ -23,9 +24,10 @@ def labelled_items(session: Session) -> list[Labelled]:
     labels = current_labels()
     positive = get_task().positive_label
     rows = session.execute(
-        select(Item.id, Item.canonical_url, Item.text, labels.c.label)
+        select(Item.id, Item.canonical_url, Item.text, labels.c.label, labels.c.curator)
         .join(labels, labels.c.item_id == Item.id)
         .where(Item.text.is_not(None))
         .order_by(Item.id)
     )
-    return [Labelled(i, url or f"item-{i}", text, int(label == positive)) for i, url, text, label in rows]
+    return [Labelled(i, url or f"item-{i}", text, int(label == positive), curator)
+            for i, url, text, label, curator in rows]

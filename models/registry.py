@@ -122,10 +122,11 @@ def rollback_as(session: Session, who: HasRole, version_id: int) -> ModelVersion
 
 
 def version_table(session: Session) -> list[dict[str, Any]]:
-    """Every version, oldest first, with its holdout metrics flattened for tables and charts."""
+    """Every version, oldest first, with its metrics (cross-validated; a holdout for versions
+    trained before) flattened for tables and charts."""
     rows = []
     for version in reversed(list_versions(session)):
-        holdout = version.metrics.get("holdout", {})
+        holdout = version.metrics.get("cv") or version.metrics.get("holdout") or {}
         rows.append({"version": version.id, "created_at": version.created_at, "status": version.status,
                      "base_model": version.base_model, "n_train": version.n_train,
                      "active": version.active, **{k: holdout.get(k) for k in ("f1", "precision", "recall", "accuracy")}})
@@ -142,8 +143,10 @@ def describe(version: ModelVersion | None) -> str:
                 f"{get_settings().min_labels_per_class} labels of each")
     note = " (fallback: the configured base model could not be loaded)" if version.metrics.get(
         "base_model_note") else ""
-    return (f"trained classifier version {version.id} on {version.base_model}{note}, holdout F1 "
-            f"{version.metrics['holdout']['f1']:.2f}")
+    cv = version.metrics.get("cv")
+    measured = (f"cross-validated F1 {cv['f1']:.2f} over {cv['n']} labels" if cv
+                else f"holdout F1 {version.metrics['holdout']['f1']:.2f}")
+    return f"trained classifier version {version.id} on {version.base_model}{note}, {measured}"
 
 
 def scorer_description(session: Session) -> str:

@@ -49,4 +49,5 @@ def for_inference(model: WindowClassifier) -> WindowClassifier:
     model.config.window_overlap = min(model.config.window_overlap, MEMORY_SAVER_WINDOW // 4)
     if model.device.type == "cpu":
         model.encoder = torch.ao.quantization.quantize_dynamic(model.encoder, {nn.Linear}, dtype=torch.qint8)
+        model.quantized = True
     return model

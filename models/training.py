@@ -1,13 +1,13 @@
 """Train a classifier from the current labels: `python -m curation train [--promote]`.
 
-init -> data (current labels, a holdout grouped by canonical URL and stratified, so a duplicate
-never sits on both sides) -> model (base encoder + linear head over windows) -> optimiser ->
-loop with early stopping on an inner grouped validation split -> holdout metrics -> save into a
-staging folder -> register (and promote through the gate when asked).
+On a CPU the encoder stays frozen (the default): data (current labels) -> their stored document
+vectors (models.embeddings; the encoder runs only on texts not yet stored) -> grouped, stratified
+k-fold cross-validation over all labels for the metrics (models.crossval) -> the head fitted on
+all labels -> save the head into a staging folder -> register (and promote through the gate when
+asked, which scores every stored item before the version goes live). A fit is milliseconds.
 
-On a CPU the encoder stays frozen: window embeddings are computed once and only the head is
-trained, which takes minutes for a thousand long articles. On a GPU (or CURATION_TRAIN_ENCODER=
-always) the same loop fine-tunes the whole encoder."""
+On a GPU (or CURATION_TRAIN_ENCODER=always) the loop below fine-tunes the whole encoder, with
+early stopping on an inner grouped split and one grouped fold held out for the metrics."""
 
 import json
 import logging
@@ -20,6 +20,7 @@ import numpy as np
 import torch
 from sklearn.model_selection import StratifiedGroupKFold
 from torch import nn
+from sqlalchemy import func, select
 from transformers import set_seed
 
 from curation.enums import ModelStatus
@@ -27,12 +28,16 @@ from curation.errors import ModelError
 from curation.progress import ProgressFn, no_progress
 from curation.settings import get_settings
 from curation.task import get_task
+from db.models import Decision
 from db.session import session_scope
-from models import promotion, registry
-from models.base import load_base
-from models.classifier import ClassifierConfig, WindowClassifier
+from models import crossval, embeddings, promotion, registry
+from models.base import frozen_base, load_base
+from models.classifier import ClassifierConfig, WindowClassifier, weights_digest
+from models.crossval import Head
 from models.data import Labelled, labelled_items
-from models.loading import load_path, predict_metrics
+from models.loading import predict_metrics
+from models.metrics import classification_metrics
+from models.scoring import rescore_all
 from models.runtime import configure_threads, device, use_compute_dtype
 
 log = logging.getLogger(__name__)
@@ -167,84 +172,143 @@ def fit(model: WindowClassifier, texts: list[str], y: list[int], groups: list[st
     return {"epochs": best_epoch}
 
 
-def _compare_with_active(active_path: str | None, texts: list[str], y: list[int]) -> float | None:
-    if active_path is None:
-        return None
-    return predict_metrics(load_path(active_path), texts, y)["f1"]
+def set_head(model: WindowClassifier, head: Head) -> None:
+    """Put a head fitted on document vectors into the model's linear layer."""
+    with torch.no_grad():
+        model.head.weight.copy_(torch.from_numpy(head.weight).unsqueeze(0))
+        model.head.bias.fill_(head.bias)
 
 
 def _write_card(folder, summary: dict[str, Any]) -> None:
     """metrics.json and a short model card beside the weights, as HF examples do."""
     (folder / "metrics.json").write_text(json.dumps(summary["metrics"], indent=2))
-    holdout = summary["metrics"]["holdout"]
+    cv = summary["metrics"]["cv"]
     (folder / "README.md").write_text(
         f"# Curation classifier ({get_task().name})\n\nBase model: {summary['base_model']}\n"
-        f"Trained on {summary['n_train']} labelled items; holdout of {holdout['n']} grouped by URL.\n"
-        f"Holdout accuracy {holdout['accuracy']}, precision {holdout['precision']}, "
-        f"recall {holdout['recall']}, F1 {holdout['f1']}.\n"
+        f"Fitted on all {summary['n_train']} labelled items; metrics from {cv['folds']}-fold "
+        f"cross-validation grouped by URL.\nAccuracy {cv['accuracy']}, precision {cv['precision']}, "
+        f"recall {cv['recall']}, F1 {cv['f1']}.\n"
     )
 
 
+def _frozen_fit(model: WindowClassifier, items: list[Labelled], progress: ProgressFn) -> dict[str, Any]:
+    """The CPU path: stored document vectors (the encoder runs only on texts not yet stored),
+    cross-validated metrics over all labels, then the head fitted on all of them."""
+    ids = [i.item_id for i in items]
+    embeddings.embed_missing(model, ids, progress)
+    with session_scope() as session:
+        stored = embeddings.stored_for(session, model, ids)
+    y = np.array([i.y for i in items], dtype=np.int8)
+    vectors = np.stack([stored[i].document for i in ids]).astype(np.float32)
+    folds = crossval.fold_of(y, [i.group for i in items])
+    cv = classification_metrics(y.tolist(), crossval.predict_out_of_fold(vectors, y, folds).tolist())
+    set_head(model, crossval.fit_head(vectors, y))
+    return {"cv": {**cv, "folds": int(folds.max()) + 1}, "cv_item_ids": ids, "cv_labels": y.tolist(),
+            "cv_folds": folds.tolist(), "head": crossval.HEAD_RECIPE}
+
+
+def _fine_tune(model: WindowClassifier, items: list[Labelled], progress: ProgressFn) -> dict[str, Any]:
+    """The GPU path: k fine-tunings would cost k times the encoder, so the metrics come from one
+    grouped fold held out, and the deployed model is the one fitted on the other folds."""
+    y, groups = [i.y for i in items], [i.group for i in items]
+    train_idx, holdout_idx = grouped_split(y, groups, HOLDOUT_FOLDS)
+    fit_info = fit(model, [items[i].text for i in train_idx], [y[i] for i in train_idx],
+                   [groups[i] for i in train_idx], train_encoder=True, progress=progress)
+    model.weights_digest = weights_digest(model.encoder, fresh=True)
+    holdout = predict_metrics(model, [items[i].text for i in holdout_idx], [y[i] for i in holdout_idx])
+    return {"cv": {**holdout, "folds": 1}, "cv_item_ids": [items[i].item_id for i in holdout_idx],
+            "cv_labels": [y[i] for i in holdout_idx], "cv_folds": [0] * len(holdout_idx),
+            "head": "fine-tuned encoder and head", **fit_info}
+
+
 def train(*, base_model: str | None = None, promote: bool = False, force: bool = False,
-          progress: ProgressFn = no_progress) -> dict[str, Any]:
-    """Train on the current labels, register the version, and promote it through the gate if asked."""
+          trigger: str = "request", progress: ProgressFn = no_progress) -> dict[str, Any]:
+    """Train on the current labels, register the version, and promote it through the gate if asked.
+    `trigger` says in the registry why the version exists: a request, or a decision (refit)."""
     settings, task = get_settings(), get_task()
     set_seed(SEED)
     configure_threads()
     with session_scope() as session:
         items = labelled_items(session)
-        active = registry.active_version(session)
-        active_path = active.path if active and active.status == ModelStatus.TRAINED else None
-        active_id = active.id if active_path else None
     check_enough(items, settings.min_labels_per_class)
     started = time.perf_counter()
-    y, groups = [i.y for i in items], [i.group for i in items]
-    train_idx, holdout_idx = grouped_split(y, groups, HOLDOUT_FOLDS)
-
-    base = load_base(base_model)
     run_on = device()
     train_encoder = settings.train_encoder == "always" or (settings.train_encoder == "auto" and run_on == "cuda")
+    base = load_base(base_model) if train_encoder else frozen_base(base_model)
     config = ClassifierConfig(base.name, settings.window_tokens, settings.window_overlap,
                               task.positive_label, task.negative_label, train_encoder)
     model = use_compute_dtype(WindowClassifier(base.encoder, base.tokenizer, config).to(run_on))
-    fit_info = fit(model, [items[i].text for i in train_idx], [y[i] for i in train_idx],
-                   [groups[i] for i in train_idx], train_encoder=train_encoder, progress=progress)
-
-    holdout_texts, holdout_y = [items[i].text for i in holdout_idx], [y[i] for i in holdout_idx]
-    holdout = predict_metrics(model, holdout_texts, holdout_y)
-    active_f1 = _compare_with_active(active_path, holdout_texts, holdout_y)
+    fitted = (_fine_tune if train_encoder else _frozen_fit)(model, items, progress)
     metrics = {
-        "holdout": holdout,
-        "holdout_item_ids": [items[i].item_id for i in holdout_idx],
-        "holdout_labels": holdout_y,
-        "compared_with": {"version_id": active_id, "f1": active_f1} if active_id else None,
+        **fitted,
+        "encoder": model.encoder_identity,
+        "trigger": trigger,
         "requested_base_model": base_model or settings.base_model,
         "base_model_note": base.note,
         "encoder_trained": train_encoder,
         "device": run_on,
-        "train_seconds": round(time.perf_counter() - started, 1),
-        **fit_info,
+        "train_seconds": round(time.perf_counter() - started, 2),
     }
-    summary: dict[str, Any] = {"base_model": base.name, "n_train": len(train_idx), "metrics": metrics}
+    n_train = len(items) if not train_encoder else len(items) - len(fitted["cv_item_ids"])
+    summary: dict[str, Any] = {"base_model": base.name, "n_train": n_train, "metrics": metrics}
     staged = registry.staging_folder()
     model.save(staged)
     _write_card(staged, summary)
     with session_scope() as session:
-        version = registry.register(session, staged, base_model=base.name, n_train=len(train_idx),
+        version = registry.register(session, staged, base_model=base.name, n_train=n_train,
                                     metrics=metrics, status=ModelStatus.TRAINED)
         version_id, path = version.id, version.path
-    promoted, refusal = False, None
+    promoted, refusal, active_f1 = False, None, None
     if promote:
         try:
-            with session_scope() as session:
-                promotion.promote(session, version_id, force=force)
+            active_f1 = promotion.promote(version_id, force=force, progress=progress)
             promoted = True
         except ModelError as exc:
             refusal = str(exc)
-    log.info("trained model version %s on %s (%s): F1 %s", version_id, base.name, run_on, holdout["f1"])
+    cv = metrics["cv"]
+    log.info("trained model version %s on %s (%s): cross-validated F1 %s", version_id, base.name, run_on, cv["f1"])
     return {"version_id": version_id, "base_model": base.name, "base_model_note": base.note,
-            "path": path, "n_train": len(train_idx), "n_holdout": len(holdout_idx),
-            "accuracy": holdout["accuracy"], "precision": holdout["precision"], "recall": holdout["recall"],
-            "f1": holdout["f1"], "active_f1_on_holdout": active_f1, "promoted": promoted,
+            "path": path, "n_train": n_train, "n_evaluated": cv["n"], "folds": cv["folds"],
+            "accuracy": cv["accuracy"], "precision": cv["precision"], "recall": cv["recall"],
+            "f1": cv["f1"], "active_f1_on_same_folds": active_f1, "promoted": promoted,
             "promotion_refused": refusal, "encoder_trained": train_encoder,
             "seconds": metrics["train_seconds"]}
+
+
+def _labels_fingerprint() -> tuple[int | None, int]:
+    """Changes whenever a decision is made or undone."""
+    with session_scope() as session:
+        return tuple(session.execute(select(func.max(Decision.id), func.count(Decision.undone_at))).one())
+
+
+def _rescore_cold_start(progress: ProgressFn) -> dict[str, Any] | str:
+    try:
+        return rescore_all(progress=progress)
+    except ModelError as exc:  # not one label of each yet: nothing to score with
+        return str(exc)
+
+
+def refit(progress: ProgressFn = no_progress) -> dict[str, Any]:
+    """After decisions: the active recipe fitted on the current labels from stored vectors and
+    promoted through the gate, which re-ranks the queue. Runs again while decisions came in
+    during a run, so a burst costs one more fit rather than one each. Before there are enough
+    labels to train, the cold-start scorer is rebuilt and rescored instead; a fine-tuned active
+    version is left to the scheduled retrain (refitting it would mean fine-tuning per decision)."""
+    runs = 0
+    while True:
+        seen = _labels_fingerprint()
+        with session_scope() as session:
+            active = registry.active_version(session)
+            items = labelled_items(session)
+        if active is not None and active.metrics.get("encoder_trained"):
+            return {"refit": False, "reason": "the active version has a fine-tuned encoder; the retrain "
+                                              "schedule refits it"}
+        try:
+            check_enough(items, get_settings().min_labels_per_class)
+        except ModelError as exc:
+            return {"refit": False, "reason": str(exc), "cold_start": _rescore_cold_start(progress)}
+        base = active.base_model if active and active.status == ModelStatus.TRAINED else None
+        result = train(base_model=base, promote=True, trigger="decision", progress=progress)
+        runs += 1
+        if _labels_fingerprint() == seen:
+            return {"refit": True, "runs": runs, **result}

@@ -29,6 +29,7 @@ KINDS: dict[str, JobKindSpec] = {
                                 permission=Permission.ADD_SOURCES),
     JobKind.TRAIN: JobKindSpec("curation.jobs.kinds:train", frozenset({"base_model", "promote", "force"}),
                                permission=Permission.RETRAIN),
+    JobKind.REFIT: JobKindSpec("curation.jobs.kinds:refit", permission=Permission.RETRAIN),
 }
 
 

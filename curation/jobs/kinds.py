@@ -6,9 +6,10 @@ from typing import Any
 from curation.enums import JobKind
 from curation.jobs.submit import submit
 from curation.llm.reasoning import reason_items
-from curation.pipeline import ingest_and_score
+from curation.pipeline import ingest_and_score, score_new_items
 from curation.progress import ProgressFn
-from models.scoring import rescore_all, score_unscored
+from models.scoring import rescore_all
+from models.training import refit as refit_model
 from models.training import train as train_model
 
 
@@ -18,7 +19,7 @@ def ingest(params: dict[str, Any], progress: ProgressFn) -> dict[str, Any]:
 
 
 def score(params: dict[str, Any], progress: ProgressFn) -> dict[str, Any]:
-    return score_unscored(progress=progress)
+    return score_new_items(progress)
 
 
 def rescore(params: dict[str, Any], progress: ProgressFn) -> dict[str, Any]:
@@ -30,9 +31,13 @@ def reason(params: dict[str, Any], progress: ProgressFn) -> dict[str, Any]:
 
 
 def train(params: dict[str, Any], progress: ProgressFn) -> dict[str, Any]:
-    """Train; a promoted model makes every stored score stale, so queue a rescore."""
+    """Train; a promotion has scored every stored item, so queue a score job for the rest."""
     result = train_model(**params, progress=progress)
     if result.get("promoted"):
-        follow_up, _ = submit(JobKind.RESCORE)
-        result = {**result, "rescore_job": follow_up.id}
+        follow_up, _ = submit(JobKind.SCORE)
+        result = {**result, "score_job": follow_up.id}
     return result
+
+
+def refit(params: dict[str, Any], progress: ProgressFn) -> dict[str, Any]:
+    return refit_model(progress=progress)

@@ -1,4 +1,5 @@
-"""Rules that queue jobs by themselves: a retrain once enough new labels have come in."""
+"""Rules that queue jobs by themselves: a refit after every decision, a full retrain once enough
+new labels have come in, a score job when new items arrive."""
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -36,3 +37,16 @@ def maybe_schedule_retrain() -> tuple[Job, bool] | None:
     with session_scope() as session:
         due = labels_since_last_training(session) >= every
     return submit(JobKind.TRAIN, {"promote": True}) if due else None
+
+
+def request_refit() -> Job:
+    """After a decision is committed: queue the refit that makes it count at once. One refit job
+    at a time; a request while one is queued folds into it, and a running one looks again for
+    decisions that came in meanwhile before it ends (models.training.refit)."""
+    return submit(JobKind.REFIT)[0]
+
+
+def request_scoring() -> Job:
+    """New items arrived (import, ingest): the worker embeds and scores them; a request while a
+    score job is live folds into it, since that job walks the items in id order to the end."""
+    return submit(JobKind.SCORE)[0]

@@ -20,7 +20,7 @@ from curation.accounts.audit import record
 from curation.accounts.permissions import HasRole, require
 from curation.enums import Action, AuditAction, LabelState, Permission, QueueStrategy
 from curation.errors import QueueError
-from curation.jobs.triggers import maybe_schedule_retrain
+from curation.jobs.triggers import maybe_schedule_retrain, request_refit
 from curation.llm.latest import latest_assessment_id
 from curation.settings import get_settings
 from curation.task import get_task
@@ -277,8 +277,10 @@ def decide(session: Session, who: HasRole, item_id: int, action: str, *,
 
 
 def _follow_up(session: Session) -> None:
-    """Once a decision is committed: queue a retrain if enough labels came in since the last
-    one. The job (or None) is left in session.info[RETRAIN_JOB] for the caller to report."""
+    """Once a decision is committed: queue the refit that re-ranks the queue with it, and a full
+    retrain if enough labels came in since the last one. The retrain job (or None) is left in
+    session.info[RETRAIN_JOB] for the caller to report."""
+    request_refit()
     scheduled = maybe_schedule_retrain()
     session.info[RETRAIN_JOB] = scheduled[0].id if scheduled else None
 

@@ -40,23 +40,25 @@ def test_train_save_load_score_round_trip(db_url: str, tmp_path: Path, tiny_mode
     _import(tmp_path, labelled_rows(8, 8) + [make_row(900, None), make_row(901, None)])
     result = train(base_model=tiny_modernbert, promote=True)
     assert result["promoted"] and result["base_model"] == tiny_modernbert
-    assert result["n_train"] + result["n_holdout"] == 16 and set(result) >= {"accuracy", "precision", "recall", "f1"}
-    folder = Path(result["path"])
-    assert {"config.json", "head.safetensors", "classifier.json", "tokenizer.json", "metrics.json"} <= {
-        p.name for p in folder.iterdir()}
+    assert result["n_train"] == result["n_evaluated"] == 16 and result["folds"] == 5  # all labels, both ways
+    assert set(result) >= {"accuracy", "precision", "recall", "f1"}
+    folder = Path(result["path"])  # a frozen encoder is the base model: only the head is saved
+    assert {p.name for p in folder.iterdir()} == {"head.safetensors", "classifier.json", "metrics.json", "README.md"}
     with session_scope() as session:
         active = registry.active_version(session)
         assert active.id == result["version_id"] and active.base_model == tiny_modernbert
-        assert set(active.metrics["holdout"]["confusion_matrix"]) == {"tn", "fp", "fn", "tp"}
-    scored = score_unscored()
-    assert scored["scored"] == 18 and scored["version_id"] == result["version_id"]
+        assert set(active.metrics["cv"]["confusion_matrix"]) == {"tn", "fp", "fn", "tp"}
+        assert len(active.metrics["cv"]["pr_curve"]) > 1
+    scored = score_unscored()  # the promotion scored the 16 stored labelled items
+    assert scored["scored"] == 2 and scored["version_id"] == result["version_id"]
     assert "trained classifier" in active_scorer()
     with session_scope() as session:
         stored = {s.item_id: s for s in session.scalars(select(Score))}
     accept, reject = f"Story 0. {ACCEPT_WORDS}", f"Story 15. {REJECT_WORDS}"
     p_accept, p_reject = load_path(str(folder)).predict([accept, reject])
     assert p_accept.probability > p_reject.probability
-    assert stored[1].probability == pytest.approx(score_texts([labelled_rows(8, 8)[0]["text"]])[0][0], abs=1e-5)
+    # stored vectors are float16: the score from the store and from the text agree to 3 decimals
+    assert stored[1].probability == pytest.approx(score_texts([labelled_rows(8, 8)[0]["text"]])[0][0], abs=1e-3)
     assert all(s.passage for s in stored.values())
 
 
@@ -65,13 +67,12 @@ def test_scoring_is_incremental_and_a_promotion_rescores_everything(
 ) -> None:
     _import(tmp_path, labelled_rows(6, 6))
     first = train(base_model=tiny_modernbert, promote=True)
-    assert score_unscored()["scored"] == 12
-    assert score_unscored()["scored"] == 0
+    assert score_unscored()["scored"] == 0  # promotion scored the stored labelled items
     _import(tmp_path, [make_row(500, None)], name="new.jsonl")
     assert score_unscored()["scored"] == 1
     second = train(base_model=tiny_modernbert, promote=True)
-    assert second["promoted"] and second["active_f1_on_holdout"] is not None
-    assert score_unscored()["scored"] == 13
+    assert second["promoted"] and second["active_f1_on_same_folds"] == second["f1"]  # same recipe
+    assert score_unscored()["scored"] == 0
     assert rescore_all()["scored"] == 13
     with session_scope() as session:
         per_version = dict(session.execute(
@@ -89,15 +90,15 @@ def test_promotion_gate_refuses_a_worse_version_unless_forced_and_rollback_resto
     first = train(base_model=tiny_modernbert, promote=True)
     second = train(base_model=tiny_modernbert)
     assert not second["promoted"]
-    with session_scope() as session:  # make the candidate worse than the active one on its holdout
+    with session_scope() as session:  # make the candidate worse than the active one on its folds
         candidate = registry.get_version(session, second["version_id"])
-        candidate.metrics = {**candidate.metrics, "holdout": {**candidate.metrics["holdout"], "f1": -1.0}}
-    with pytest.raises(ModelError, match=r"holdout F1 -1.000, worse than the active version \d+ .* --force"):
-        with session_scope() as session:
-            promotion.promote(session, second["version_id"])
+        candidate.metrics = {**candidate.metrics, "cv": {**candidate.metrics["cv"], "f1": -1.0}}
+    with pytest.raises(ModelError, match=r"cross-validated F1 -1.000, worse than the active version \d+ "
+                                         r"\(\d\.\d+\) on the same folds; .* --force"):
+        promotion.promote(second["version_id"])
     with session_scope() as session:
         assert registry.active_version(session).id == first["version_id"]
-        promotion.promote(session, second["version_id"], force=True)
+    promotion.promote(second["version_id"], force=True)
     with session_scope() as session:
         assert registry.active_version(session).id == second["version_id"]
         registry.rollback(session, first["version_id"])
@@ -164,14 +165,18 @@ def test_an_unloadable_base_model_falls_back_to_the_packaged_one_and_says_so() -
 def test_evidence_late_in_a_long_document_counts_and_is_the_passage(
     tiny_modernbert: str, tmp_path: Path
 ) -> None:
-    from models.classifier import ClassifierConfig, WindowClassifier
-    from models.training import fit
+    import numpy as np
+
+    from models.classifier import ClassifierConfig, WindowClassifier, document_vector
+    from models.crossval import fit_head
+    from models.training import set_head
 
     base = load_base(tiny_modernbert)
     model = WindowClassifier(base.encoder, base.tokenizer, ClassifierConfig(tiny_modernbert, 16, 4, "accept", "reject"))
     rows = labelled_rows(8, 8)
-    fit(model, [r["text"] for r in rows], [int(r["answer"] == "accept") for r in rows],
-        [r["meta"]["url"] for r in rows], train_encoder=False)
+    vectors = np.stack([document_vector(model.embed_sorted([w.input_ids for w in model.windows(r["text"])], 8))
+                        .detach().numpy() for r in rows])
+    set_head(model, fit_head(vectors, np.array([int(r["answer"] == "accept") for r in rows])))
     filler = " ".join(["the quarterly report repeats the same numbers as before"] * 80)  # > 600 tokens
     assert len(model.windows(filler)) > 40
     with_evidence, with_counter = model.predict([f"{filler} {ACCEPT_WORDS}", f"{filler} {REJECT_WORDS}"])

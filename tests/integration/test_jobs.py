@@ -26,7 +26,7 @@ from curation.jobs.broker import get_broker
 from curation.jobs.submit import submit
 from curation.jobs.worker import parse_cron, requeue_lost_jobs, scheduled_huey
 from curation.settings import get_settings
-from db.models import Item, Job, ModelVersion
+from db.models import Item, Job, ModelVersion, Score
 from db.session import session_scope
 from tests.factories import REPO, make_row, run_cli, write_jsonl
 from tests.integration.job_kinds import TEST_KINDS
@@ -434,7 +434,7 @@ def test_a_reason_job_assesses_items_with_the_llm(db_url: str, monkeypatch: pyte
     assert (finished.done, finished.total) == (1, 1)
 
 
-def test_a_train_job_that_promotes_queues_a_rescore_that_scores_everything(
+def test_a_train_job_that_promotes_scores_what_is_stored_and_queues_a_score_job_for_the_rest(
     db_url: str, tmp_path: Path, tiny_modernbert: str, small_model_settings: None
 ) -> None:
     from tests.factories import labelled_rows
@@ -448,9 +448,11 @@ def test_a_train_job_that_promotes_queues_a_rescore_that_scores_everything(
     trained = job(train_job.id)
     assert trained.status == JobStatus.DONE, trained.error
     assert trained.result["promoted"] and trained.total and trained.done == trained.total
-    rescored = job(trained.result["rescore_job"])
-    assert (rescored.kind, rescored.status) == ("rescore", JobStatus.DONE), rescored.error
-    assert rescored.result["scored"] == 13
+    scored = job(trained.result["score_job"])
+    assert (scored.kind, scored.status) == ("score", JobStatus.DONE), scored.error
+    assert scored.result["scored"] == 1  # the unlabelled item: the 12 labelled ones were stored
+    with session_scope() as session:
+        assert session.scalar(select(func.count()).select_from(Score)) == 13
 
 
 def test_schedules_fire_at_their_times_and_can_be_switched_off(

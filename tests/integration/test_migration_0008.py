@@ -25,7 +25,7 @@ def test_down_and_up_with_data_keeps_rows_and_rebuilds_the_index(db_url: str) ->
     with session_scope() as session:
         first, _ = add_items(session, 2)
         decide(session, Actor("ann", Role.CURATOR), first, "accept")
-    _downgrade("0005_add_jobs_retry_of")
+    _downgrade("-1")  # this migration only
     upgrade()
     with session_scope() as session:
         assert session.scalar(select(func.count(Decision.id))) == 1

@@ -1,3 +1,4 @@
+import json
 from pathlib import Path
 
 from sqlalchemy import select
@@ -5,6 +6,7 @@ from sqlalchemy import select
 from db.models import AuditEntry, Job, ModelVersion
 from db.session import session_scope
 from tests.factories import add_active_model, add_items
+from tests.model_fixtures import small_model_settings, tiny_modernbert  # noqa: F401
 
 HOLDOUT = {"f1": 0.8, "precision": 0.75, "recall": 0.86, "accuracy": 0.8,
            "confusion_matrix": {"tp": 6, "fn": 1, "fp": 2, "tn": 6},
@@ -52,3 +54,23 @@ def test_model_page_draws_metrics_and_rolls_back(open_page, tmp_path: Path) -> N
         assert session.scalar(select(ModelVersion.id).where(ModelVersion.active.is_(True))) == old
         audit = session.scalars(select(AuditEntry.action)).all()
     assert audit == ["rollback"]
+
+
+def test_model_page_draws_the_train_curve_from_stored_vectors(
+    open_page, tmp_path: Path, tiny_modernbert: str, small_model_settings: None, monkeypatch
+) -> None:
+    from curation.files.importing import import_file
+    from curation.settings import get_settings
+    from models import embeddings
+    from tests.factories import labelled_rows, write_jsonl
+
+    monkeypatch.setenv("CURATION_BASE_MODEL", tiny_modernbert)
+    get_settings.cache_clear()
+    embeddings.default_encoder.cache_clear()
+    with session_scope() as session:
+        import_file(session, write_jsonl(tmp_path / "rows.jsonl", labelled_rows(6, 6)))
+    app = open_page("pages/model.py")
+    [b for b in app.button if b.label == "Draw the train curve"][0].click().run()
+    assert not app.exception, app.exception
+    spec = json.loads(app.get("plotly_chart")[-1].proto.spec)
+    assert spec["layout"]["title"]["text"] == "Cross-validated F1 at 25/50/75/100% of the labels"

@@ -8,14 +8,14 @@ not itself a near-duplicate, so a check is an index look-up. Decisions: group_id
 decisions of one bulk action together, so undo can revert them as one.
 
 Revision ID: 0008_add_search_and_near_duplicates
-Revises: 0005_add_jobs_retry_of
+Revises: 0007_add_embeddings
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = '0008_add_search_and_near_duplicates'
-down_revision = '0005_add_jobs_retry_of'
+down_revision = '0007_add_embeddings'
 branch_labels = None
 depends_on = None
 
