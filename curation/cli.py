@@ -460,6 +460,22 @@ def decide_many(
     emit(result.as_dict())
 
 
+@app.command()
+def similar(
+    item_id: Annotated[int, typer.Argument(help="The item to find others like.")],
+    k: Annotated[int, typer.Option("--k", help="How many.")] = 10,
+) -> None:
+    """The K items most like ITEM_ID by cosine of stored document vectors, with labels."""
+    from dataclasses import asdict
+
+    from curation.triage.similar import similar_items
+    from db.session import session_scope
+
+    with session_scope() as session:
+        hits = similar_items(session, _curator("cli"), item_id, k=k)
+        emit({"item_id": item_id, "similar": [asdict(hit) for hit in hits]})
+
+
 def main() -> None:
     from curation.redaction import install_log_redaction
 

@@ -90,3 +90,11 @@ class BudgetExceeded(CurationError):
 # Curator power tools: search, bulk decisions, near-duplicates (issue 17).
 class SearchError(CurationError):
     """A search request with a bad limit or filter; nothing was read."""
+
+
+class SimilarError(CurationError):
+    """Similar items cannot be found for this item: unknown, or no stored document vector yet."""
+
+
+class LabelIssueError(CurationError):
+    """Label issues cannot be ranked: too few labels, or labels of one kind only."""

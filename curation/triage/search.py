@@ -57,7 +57,7 @@ def fts5_query(text: str) -> str | None:
     return " ".join(quoted) or None
 
 
-def _latest_label() -> Any:
+def latest_label() -> Any:
     """The item's current label as a correlated subquery: served by ix_decisions_item_created."""
     return (select(Decision.label).where(Decision.item_id == Item.id, stands(Decision))
             .order_by(Decision.id.desc()).limit(1).correlate(Item).scalar_subquery())
@@ -98,7 +98,7 @@ def search_items(session: Session, who: HasRole, text: str, *, filters: SearchFi
         return []
     query, relevance = matched
     version_id = active_version_id(session)
-    label = _latest_label()
+    label = latest_label()
     query = (query.add_columns(Item.title, Item.url, Item.canonical_url, Item.source_type,
                                Item.published_at, label.label("label"), Score.probability,
                                Item.near_duplicate_of)
