@@ -5,14 +5,15 @@ so the page draws in the same time with 100k items as with 100."""
 import streamlit as st
 
 from curation.accounts.permissions import can
-from curation.display.safe_text import md_line
+from curation.display.safe_text import md, md_line
 from curation.enums import MistakeKind, Permission
 from curation.errors import CurationError
 from curation.task import get_task
+from curation.triage.label_issues import label_issues
 from curation.triage.mistakes import model_mistakes, suspect_labels
 from curation.triage.queue import relabel
 from db.session import session_scope
-from pages.common import current_user, flash, show_flash
+from pages.common import current_user, flash, show_flash, show_similar
 
 task = get_task()
 user = current_user()
@@ -49,6 +50,20 @@ if not any(rows for _, rows in sections.values()):
     st.info("No disagreements to review: either there is no active model yet (train one on the "
             "Model page) or it agrees with every curator label.")
 may_relabel = can(user, Permission.RELABEL)
+
+
+def relabel_control(key: str, rows: list[dict]) -> int:
+    """One picker and one Relabel button for a list; returns the picked item's id."""
+    choices = [(row["id"], _other(row["label"])) for row in rows]
+    titles = {row["id"]: md_line(f"{row['id']} · {row['title'] or row.get('url') or ''}") for row in rows}
+    left, right = st.columns([4, 1])
+    picked = left.selectbox("Item to relabel", choices, key=f"pick-{key}", label_visibility="collapsed",
+                            format_func=lambda choice: f"{titles[choice[0]]} → {choice[1]}")
+    right.button("Relabel", key=f"relabel-{key}", on_click=_relabel, args=(f"pick-{key}",),
+                 disabled=not may_relabel, use_container_width=True)
+    return picked[0]
+
+
 for key, (heading, rows) in sections.items():
     st.subheader(f"{heading}: {len(rows)}", anchor=False)
     if not rows:
@@ -56,10 +71,19 @@ for key, (heading, rows) in sections.items():
     st.dataframe(rows, hide_index=True, use_container_width=True,
                  column_config={"probability": st.column_config.ProgressColumn(
                      "model", min_value=0.0, max_value=1.0, format="%.2f")})
-    choices = [(row["id"], _other(row["label"])) for row in rows]
-    titles = {row["id"]: md_line(f"{row['id']} · {row['title'] or row['url']}") for row in rows}
-    left, right = st.columns([4, 1])
-    left.selectbox("Item to relabel", choices, key=f"pick-{key}", label_visibility="collapsed",
-                   format_func=lambda choice: f"{titles[choice[0]]} → {choice[1]}")
-    right.button("Relabel", key=f"relabel-{key}", on_click=_relabel, args=(f"pick-{key}",),
-                 disabled=not may_relabel, use_container_width=True)
+    relabel_control(key, rows)
+
+st.subheader("Likely wrong labels (cleanlab on out-of-fold predictions)", anchor=False)
+if st.toggle("Rank the labels with cleanlab", key="issues-on",
+             help="Each label is judged by a model that never saw it; reads every stored vector."):
+    try:
+        with session_scope() as session:
+            issues = [vars(issue) for issue in label_issues(session, user)]
+    except CurationError as exc:
+        st.info(md(str(exc)))
+        issues = None
+    if issues:
+        st.dataframe(issues, hide_index=True, use_container_width=True)
+        show_similar(user, relabel_control("issues", issues), "errors")
+    elif issues is not None:
+        st.success("cleanlab finds no label that the rest of the data contradicts.")

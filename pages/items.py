@@ -12,7 +12,7 @@ from curation.task import get_task
 from curation.triage.bulk import decide_many
 from curation.triage.search import SearchFilter, search_items
 from db.session import session_scope
-from pages.common import OPEN_ITEM, current_user, flash, show_flash
+from pages.common import OPEN_ITEM, current_user, flash, show_flash, show_similar
 
 task = get_task()
 st.title("Items")
@@ -80,3 +80,5 @@ buttons[1].button(f"{task.positive_label.title()} selected", key="accept_selecte
                   disabled=not may_decide or not chosen, on_click=_decide_selected, args=(task.positive_label,))
 buttons[2].button(f"{task.negative_label.title()} selected", key="reject_selected",
                   disabled=not may_decide or not chosen, on_click=_decide_selected, args=(task.negative_label,))
+if len(chosen) == 1:
+    show_similar(user, chosen[0], "items")

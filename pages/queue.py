@@ -3,15 +3,23 @@
 import streamlit as st
 
 from curation.accounts.permissions import can
+from curation.corpus.near_duplicates import near_duplicates_of
 from curation.display.safe_text import md, md_line, md_link, safe_url
 from curation.enums import LabelState, Permission, QueueStrategy
 from curation.errors import CurationError
-from curation.corpus.near_duplicates import near_duplicates_of
 from curation.task import get_task
 from curation.triage.bulk import decide_many
 from curation.triage.queue import RETRAIN_JOB, QueueFilter, decide, next_item, undo
 from db.session import session_scope
-from pages.common import OPEN_ITEM, current_user, flash, keyboard_shortcuts, show_document, show_flash
+from pages.common import (
+    OPEN_ITEM,
+    current_user,
+    flash,
+    keyboard_shortcuts,
+    show_document,
+    show_flash,
+    show_similar,
+)
 
 task = get_task()
 user = current_user()
@@ -121,4 +129,5 @@ with right:
                           use_container_width=True)
 with left:
     show_document(item.text, item.passage, item.llm_evidence)
+    show_similar(user, item.id, "queue")
 keyboard_shortcuts({"a": "accept", "r": "reject", "s": "skip", "u": "undo"})

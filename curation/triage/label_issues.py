@@ -8,13 +8,14 @@ from dataclasses import dataclass
 
 import numpy as np
 from cleanlab.filter import find_label_issues
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from curation.accounts.permissions import HasRole, require
 from curation.enums import Permission
 from curation.errors import LabelIssueError, ModelError
 from curation.task import get_task
+from curation.triage.labels import current_labels
 from db.lookups import rows_where_in
 from db.models import Item
 from models.crossval import out_of_fold
@@ -30,9 +31,26 @@ class LabelIssue:
     reason: str
 
 
+MIN_PER_LABEL = 2  # cross-validation needs each label on both sides of a split
+
+
+def _check_both_kinds(session: Session) -> None:
+    """Counted in SQL before anything loads an encoder: with one kind of label there is nothing
+    a model could contradict."""
+    labels = current_labels()
+    counts = dict(session.execute(select(labels.c.label, func.count()).group_by(labels.c.label)).all())
+    task = get_task()
+    if min(counts.get(label, 0) for label in task.labels) < MIN_PER_LABEL:
+        now = ", ".join(f"{label} {counts.get(label, 0)}" for label in task.labels)
+        raise LabelIssueError(f"label issues need labels of both kinds, at least {MIN_PER_LABEL} of each, "
+                              f"to learn from; the current labels are {now}. Label more items of the "
+                              "missing kind first")
+
+
 def label_issues(session: Session, who: HasRole, limit: int = 50) -> list[LabelIssue]:
     """Current labels cleanlab flags as likely wrong, most doubtful first."""
     require(who, Permission.VIEW)
+    _check_both_kinds(session)
     try:
         found = out_of_fold(session)
     except ModelError as exc:

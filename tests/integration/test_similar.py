@@ -1,6 +1,5 @@
 """More like this over the stored document vectors: nearest by cosine, with labels and scores."""
 
-import numpy as np
 import pytest
 from sqlalchemy import update
 
@@ -9,23 +8,12 @@ from curation.enums import Role
 from curation.errors import PermissionDenied, SimilarError
 from curation.triage.queue import decide
 from curation.triage.similar import similar_items
-from db.models import Embedding, ModelVersion
+from db.models import ModelVersion
 from db.session import session_scope
-from tests.factories import add_active_model, add_items, run_cli
+from tests.factories import add_active_model, add_document_vectors, add_items, run_cli
 
 VIEWER = Actor("vic", Role.VIEWER)
 ENCODER = "test-encoder"
-
-
-def _store(session, item_ids: list[int], vectors: list[list[float]]) -> None:
-    """Document vectors straight into the store, for the encoder the active version names."""
-    for item_id, vector in zip(item_ids, vectors, strict=True):
-        unit = np.asarray(vector, dtype=np.float32)
-        unit = (unit / np.linalg.norm(unit)).astype(np.float16)
-        session.add(Embedding(encoder=ENCODER, content_hash=f"h{item_id - 1}", dim=len(unit), n_windows=1,
-                              document=unit.tobytes(), spans=np.zeros((1, 2), np.int32).tobytes(),
-                              windows=unit.tobytes()))
-    session.flush()
 
 
 @pytest.fixture
@@ -34,7 +22,7 @@ def stored(db_url: str) -> list[int]:
         ids = add_items(session, 4)  # content hashes h0..h3, item ids 1..4
         version = add_active_model(session, {ids[1]: 0.8, ids[2]: 0.3})
         session.execute(update(ModelVersion).where(ModelVersion.id == version).values(metrics={"encoder": ENCODER}))
-        _store(session, ids, [[1, 0, 0], [0.9, 0.1, 0], [0.5, 0.5, 0], [0, 0, 1]])
+        add_document_vectors(session, ENCODER, dict(zip(ids, [[1, 0, 0], [0.9, 0.1, 0], [0.5, 0.5, 0], [0, 0, 1]], strict=True)))
         decide(session, Actor("ann", Role.CURATOR), ids[2], "reject")
     return ids
 
@@ -52,7 +40,7 @@ def test_a_new_vector_is_seen_at_once(stored: list[int]) -> None:
     with session_scope() as session:
         similar_items(session, VIEWER, stored[0], k=1)  # fills the cache
         (newer,) = add_items(session, 1, start=4)
-        _store(session, [newer], [[1, 0, 0.01]])
+        add_document_vectors(session, ENCODER, {newer: [1, 0, 0.01]})
     with session_scope() as session:
         assert similar_items(session, VIEWER, stored[0], k=1)[0].id == newer
 

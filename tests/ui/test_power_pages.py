@@ -3,7 +3,7 @@
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 from streamlit.testing.v1 import AppTest
 
 from curation.accounts.permissions import Actor
@@ -11,9 +11,9 @@ from curation.accounts.users import add_user
 from curation.enums import Role
 from curation.files.importing import import_file
 from curation.settings import get_settings
-from db.models import Decision
+from db.models import Decision, ModelVersion
 from db.session import session_scope
-from tests.factories import REPO, labelled_rows, write_jsonl
+from tests.factories import REPO, add_active_model, add_document_vectors, add_items, labelled_rows, write_jsonl
 
 PASSWORD = "correct horse battery"
 STORY = ("We moved our support assistant to production in May; latency fell from eleven seconds "
@@ -116,3 +116,42 @@ def test_a_curator_decides_selected_hits_and_a_viewer_may_only_look(as_role, tmp
     curator.multiselect(key="selected").set_value(ids).run()
     curator.button(key="reject_selected").click().run()
     assert _decisions() == [(i, "reject", "curator-user") for i in sorted(ids)]
+
+
+def _with_vectors() -> list[int]:
+    with session_scope() as session:
+        ids = add_items(session, 3)
+        version = add_active_model(session, {ids[0]: 0.5, ids[1]: 0.9, ids[2]: 0.95})
+        session.execute(update(ModelVersion).where(ModelVersion.id == version).values(metrics={"encoder": "e"}))
+        add_document_vectors(session, "e", {ids[0]: [1, 0], ids[1]: [0.9, 0.1], ids[2]: [0, 1]})
+    return ids
+
+
+def test_more_like_this_in_the_queue_decides_the_selected_similar_items(open_page) -> None:
+    served, close, far = _with_vectors()
+    app = open_page("pages/queue.py")
+    app.toggle(key="queue-similar-on").set_value(True).run()
+    assert list(app.dataframe[0].value["id"]) == [close, far]
+    app.multiselect(key="queue-similar").set_value([close]).run()
+    app.button(key="queue-similar-reject").click().run()
+    assert _decisions() == [(close, "reject", "local")]
+
+
+def test_a_viewer_sees_similar_items_but_may_not_decide_them(as_role) -> None:
+    first, close, _ = _with_vectors()
+    app = _search(as_role(Role.VIEWER, "pages/items.py"), "post 0")
+    app.multiselect(key="selected").set_value([first]).run()
+    app.toggle(key="items-similar-on").set_value(True).run()
+    app.multiselect(key="items-similar").set_value([close]).run()
+    assert app.button(key="items-similar-accept").disabled and app.button(key="items-similar-reject").disabled
+
+
+def test_label_issues_with_one_kind_of_label_say_so_and_relabel_is_off_for_a_viewer(as_role, tmp_path: Path) -> None:
+    _import(tmp_path, labelled_rows(3, 0))
+    with session_scope() as session:
+        add_active_model(session, {1: 0.1, 2: 0.1, 3: 0.9})
+    app = as_role(Role.VIEWER, "pages/errors.py")
+    assert app.button(key="relabel-false_negative").disabled
+    app.toggle(key="issues-on").set_value(True).run()
+    assert not app.exception, app.exception
+    assert any("labels of both kinds" in info.value for info in app.info)
