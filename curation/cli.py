@@ -460,6 +460,17 @@ def decide_many(
     emit(result.as_dict())
 
 
+@app.command("near-duplicates")
+def near_duplicates(item_id: Annotated[int, typer.Argument(help="The item whose near-duplicates to list.")]) -> None:
+    """The items whose text nearly repeats ITEM_ID's (its original and the other copies); decide
+    them together with `decide-many`."""
+    from curation.corpus.near_duplicates import near_duplicates_of
+    from db.session import session_scope
+
+    with session_scope() as session:
+        emit({"item_id": item_id, "near_duplicates": near_duplicates_of(session, item_id)})
+
+
 @app.command()
 def similar(
     item_id: Annotated[int, typer.Argument(help="The item to find others like.")],

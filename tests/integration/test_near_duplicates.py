@@ -12,7 +12,7 @@ from curation.fetch.ingest import ingest_urls
 from curation.files.importing import import_file
 from db.models import Item, MinhashBand
 from db.session import session_scope
-from tests.factories import write_jsonl
+from tests.factories import run_cli, write_jsonl
 from tests.site import Site, article
 
 STORY = ("We moved our support assistant to production in May. Latency fell from eleven seconds "
@@ -99,3 +99,10 @@ def test_two_concurrent_ingests_of_near_duplicates_link_one_to_the_other(db_url:
         items = session.execute(select(Item.id, Item.near_duplicate_of).order_by(Item.id)).all()
     (a, link_a), (b, link_b) = items  # whichever committed first is the original
     assert (link_a, link_b) in [(None, a), (b, None)]
+
+
+def test_cli_lists_near_duplicates_to_decide_together(db_url: str, tmp_path: Path) -> None:
+    with session_scope() as session:
+        import_file(session, write_jsonl(tmp_path / "a.jsonl", [_row(1, STORY), _row(2, "Reposted. " + STORY)]))
+    code, result, _ = run_cli("near-duplicates", "1")
+    assert code == 0 and result == {"item_id": 1, "near_duplicates": [2]}
