@@ -57,8 +57,8 @@ def build(n: int) -> None:
         ids = range(start + 1, min(n, start + 10_000) + 1)
         windows = rng.normal(size=(len(ids), WINDOWS, DIM)).astype(np.float32)
         windows /= np.linalg.norm(windows, axis=2, keepdims=True)
-        documents = windows.mean(1)
-        documents /= np.linalg.norm(documents, axis=1, keepdims=True)
+        heads = windows.mean(1)  # the head input: with at most 8 windows, the mean of all of them
+        documents = heads / np.linalg.norm(heads, axis=1, keepdims=True)
         spans = np.array([[i * 50, i * 50 + 50] for i in range(WINDOWS)], dtype=np.int32).tobytes()
         with session_scope() as session:
             session.execute(insert(Item), [
@@ -67,7 +67,8 @@ def build(n: int) -> None:
                  "content_hash": f"h{i}", "fetch_status": "ok", "created_at": now} for i in ids])
             session.execute(insert(Embedding), [
                 {"encoder": identity, "content_hash": f"h{i}", "dim": DIM, "n_windows": WINDOWS,
-                 "document": documents[k].astype(STORED_DTYPE).tobytes(), "spans": spans,
+                 "document": documents[k].astype(STORED_DTYPE).tobytes(),
+                 "head_input": heads[k].astype(STORED_DTYPE).tobytes(), "spans": spans,
                  "windows": windows[k].astype(STORED_DTYPE).tobytes(), "created_at": now}
                 for k, i in enumerate(ids)])
             labelled = [(k, i) for k, i in enumerate(ids) if i <= n_labels]

@@ -2,7 +2,7 @@
 
 Resamples the 60 dev rows to N labelled items (each copy made unique, so import keeps it), then
 times `train()` end to end (read labels, embed every window of every document, fit the head,
-holdout metrics, save, register) and reports wall time and peak RSS. In the same run it times
+cross-validated metrics, save, register) and reports wall time and peak RSS. In the same run it times
 the naive way on CPU, full fine-tuning of the same encoder on the first 512 tokens of each
 document, on a few documents, and extrapolates one epoch over N documents; prints the ratio.
 

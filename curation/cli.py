@@ -311,7 +311,7 @@ def jobs(
 
 @jobs_app.command("submit")
 def jobs_submit(
-    kind: Annotated[str, typer.Argument(help="ingest, score, rescore, reason or train.")],
+    kind: Annotated[str, typer.Argument(help="ingest, score, rescore, reason, train or refit.")],
     params: Annotated[str, typer.Option(help='Parameters as JSON, e.g. \'{"limit": 10}\'.')] = "{}",
 ) -> None:
     """Queue a background job; if one of the same kind is queued or running, show that one."""
@@ -360,7 +360,7 @@ def reason(
 @app.command()
 def train(
     base_model: Annotated[str | None, typer.Option(help="Hub name or local folder; default CURATION_BASE_MODEL.")] = None,
-    promote: Annotated[bool, typer.Option(help="Activate it if its holdout F1 is not worse.")] = False,
+    promote: Annotated[bool, typer.Option(help="Activate it if its cross-validated F1 is not worse.")] = False,
     force: Annotated[bool, typer.Option(help="With --promote: activate it even if worse.")] = False,
 ) -> None:
     """Train a classifier on the current labels and register it as a new model version."""

@@ -271,8 +271,8 @@ class Embedding(Base):
     other hosts share them through PostgreSQL without a shared filesystem. `encoder` names the
     encoder identity (base model, hash of its weights, window size and overlap, precision), so a
     fine-tuned encoder or other windows never read another's vectors; a changed text has a new
-    content_hash and is embedded again. `document` sits before `windows` so reading only it
-    does not walk the larger blob."""
+    content_hash and is embedded again. `document` and `head_input` sit before `windows` so
+    reading only them does not walk the larger blob."""
 
     __tablename__ = "embeddings"
     __table_args__ = (UniqueConstraint("encoder", "content_hash", name="uq_embeddings_encoder_content_hash"),)
@@ -283,6 +283,7 @@ class Embedding(Base):
     dim: Mapped[int] = mapped_column(Integer)
     n_windows: Mapped[int] = mapped_column(Integer)
     document: Mapped[bytes] = mapped_column(LargeBinary)  # float16 x dim: L2-normalised mean of windows
+    head_input: Mapped[bytes] = mapped_column(LargeBinary)  # float16 x dim: what the head reads
     spans: Mapped[bytes] = mapped_column(LargeBinary)  # int32 n_windows x 2: character span of each window
     windows: Mapped[bytes] = mapped_column(LargeBinary)  # float16 n_windows x dim: L2-normalised
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,8 +1,10 @@
 """The document classifier: an encoder reads each window and its token states are mean-pooled into
-a window vector; the document vector is the L2-normalised mean of its window vectors and a linear
-head on it gives the document's logit; the window with the highest head logit is the passage
-that drove the score. With a frozen encoder both vectors are a pure function of (encoder, text),
-which is why models.embeddings stores them once and the head alone is refit.
+a window vector; a linear head on the head input (the mean of the first and last few window
+vectors, see head_input) gives the document's logit; the window with the highest head logit is
+the passage that drove the score. The document vector (the L2-normalised mean of all windows) is
+what similar items and near-duplicates compare. With a frozen encoder both vectors are a pure
+function of (encoder, text), which is why models.embeddings stores them once and the head
+alone is refit.
 
 The same module is fine-tuned end to end (a GPU, ModernBERT) or trained as a head on frozen window
 embeddings (CPU, the packaged MiniLM). It is saved as a folder: the head in head.safetensors and
@@ -61,8 +63,8 @@ class WindowClassifier(nn.Module):
         arithmetic give the same vectors, and anything else is another identity."""
         c = self.config
         precision = "bf16" if self.autocast == torch.bfloat16 else "fp32"
-        parts = [c.base_model, f"weights:{self.weights_digest}", f"windows:{c.window_tokens}/{c.window_overlap}",
-                 precision + ("+int8" if self.quantized else "")]
+        parts = [c.base_model, f"weights:{self.weights_digest}",
+                 f"windows:{c.window_tokens}/{c.window_overlap}", precision + ("+int8" if self.quantized else "")]
         if c.encoder_trained:
             parts.append("fine-tuned")
         return "|".join(parts)
@@ -98,7 +100,7 @@ class WindowClassifier(nn.Module):
         return out
 
     def doc_logit(self, embeddings: torch.Tensor) -> torch.Tensor:
-        return self.head(document_vector(embeddings)).squeeze(-1)
+        return self.head(head_input(embeddings)).squeeze(-1)
 
     @torch.inference_mode()
     def predict(self, texts: list[str], batch_size: int = 32) -> list[Prediction]:
@@ -135,15 +137,30 @@ class WindowClassifier(nn.Module):
         model = cls(encoder, tokenizer, config)
         if config.encoder_digest and model.weights_digest != config.encoder_digest:
             raise ModelError(f"the model in {folder} was fitted on {config.base_model} with weights "
-                             f"{config.encoder_digest}, but that model now has weights {model.weights_digest}; "
-                             "its head does not fit them. Train a new version (`python -m curation train`).")
+                             f"{config.encoder_digest}, but that model now has weights "
+                             f"{model.weights_digest}; its head does not fit them. Train a new "
+                             "version (`python -m curation train`).")
         model.head.load_state_dict(load_file(folder / HEAD_FILE))
         return model.to(device).eval()
 
 
+EDGE_WINDOWS = 4  # the head reads the first and the last 4 windows (512 tokens each way at 128)
+
+
 def document_vector(windows: torch.Tensor) -> torch.Tensor:
-    """The L2-normalised mean of a document's window vectors: what the head reads."""
+    """The L2-normalised mean of all a document's window vectors: what similarity compares."""
     return nn.functional.normalize(windows.float().mean(0), dim=-1)
+
+
+def head_input(windows: torch.Tensor) -> torch.Tensor:
+    """What the head reads: the mean of the first and last EDGE_WINDOWS window vectors (all of
+    them when there are at most twice that). An article's opening and close say whether it is a
+    first-hand account; its middle dilutes that. On the dev rows, same folds, 10 shuffles: F1
+    0.868 against 0.802 for the mean of all windows and 0.800 for TF-IDF (bench/quality.py);
+    N=4 was picked on those rows, so expect 0.80-0.84 on new data."""
+    if windows.shape[0] > 2 * EDGE_WINDOWS:
+        windows = torch.cat([windows[:EDGE_WINDOWS], windows[-EDGE_WINDOWS:]])
+    return windows.float().mean(0)
 
 
 _DIGESTS: "weakref.WeakKeyDictionary[PreTrainedModel, str]" = weakref.WeakKeyDictionary()

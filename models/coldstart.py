@@ -31,7 +31,7 @@ def centroid_classifier(items: list[Labelled]) -> WindowClassifier:
     embed_missing(model, ids)
     with session_scope() as session:
         stored = stored_for(session, model, ids)
-    vectors = torch.from_numpy(np.stack([stored[i].document for i in ids]).astype(np.float32))
+    vectors = torch.from_numpy(np.stack([stored[i].head_input for i in ids]).astype(np.float32))
     labels = torch.tensor([i.y for i in items], dtype=torch.bool)
     positive, negative = vectors[labels].mean(0), vectors[~labels].mean(0)
     direction = positive - negative

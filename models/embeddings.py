@@ -15,6 +15,7 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 import torch
@@ -30,7 +31,7 @@ from db.models import Embedding, Item, utcnow
 from db.session import session_scope
 from models import registry
 from models.base import frozen_base
-from models.classifier import ClassifierConfig, WindowClassifier, document_vector
+from models.classifier import ClassifierConfig, WindowClassifier, document_vector, head_input
 from models.loading import load_version
 from models.runtime import device, use_compute_dtype
 
@@ -45,6 +46,7 @@ class Stored:
     windows: np.ndarray  # float16 (n_windows, dim), each L2-normalised
     spans: np.ndarray  # int32 (n_windows, 2): character span of each window in the text
     document: np.ndarray  # float16 (dim,): L2-normalised mean of the windows
+    head_input: np.ndarray  # float16 (dim,): what the head reads (classifier.head_input)
 
 
 def pack(windows: torch.Tensor, spans: list[tuple[int, int]]) -> dict[str, object]:
@@ -52,22 +54,25 @@ def pack(windows: torch.Tensor, spans: list[tuple[int, int]]) -> dict[str, objec
     vectors = windows.detach().float().cpu()
     return {"dim": int(vectors.shape[1]), "n_windows": int(vectors.shape[0]),
             "document": document_vector(vectors).numpy().astype(STORED_DTYPE).tobytes(),
+            "head_input": head_input(vectors).numpy().astype(STORED_DTYPE).tobytes(),
             "spans": np.asarray(spans, dtype=np.int32).reshape(-1, 2).tobytes(),
             "windows": vectors.numpy().astype(STORED_DTYPE).tobytes()}
 
 
-def unpack(row: Embedding) -> Stored | str:
+def unpack(row: Any) -> Stored | str:
     """The stored vectors, or why the row cannot be read."""
     width = np.dtype(STORED_DTYPE).itemsize
-    expected = {"document": row.dim * width, "windows": row.n_windows * row.dim * width, "spans": row.n_windows * 8}
+    expected = {"document": row.dim * width, "head_input": row.dim * width,
+                "windows": row.n_windows * row.dim * width, "spans": row.n_windows * 8}
     for column, size in expected.items():
         if len(getattr(row, column) or b"") != size:
             return f"{column} holds {len(getattr(row, column) or b'')} bytes, expected {size}"
     document = np.frombuffer(row.document, dtype=STORED_DTYPE)
+    head = np.frombuffer(row.head_input, dtype=STORED_DTYPE)
     windows = np.frombuffer(row.windows, dtype=STORED_DTYPE).reshape(row.n_windows, row.dim)
-    if row.n_windows == 0 or not (np.isfinite(document).all() and np.isfinite(windows).all()):
+    if row.n_windows == 0 or not all(np.isfinite(a).all() for a in (document, head, windows)):
         return "no windows or a value that is not a finite number"
-    return Stored(windows, np.frombuffer(row.spans, dtype=np.int32).reshape(-1, 2), document)
+    return Stored(windows, np.frombuffer(row.spans, dtype=np.int32).reshape(-1, 2), document, head)
 
 
 @lru_cache(maxsize=2)
@@ -106,16 +111,16 @@ def document_matrix(session: Session) -> tuple[np.ndarray, np.ndarray]:
     return stored_matrix(session, identity_in_use(session))
 
 
-def stored_matrix(session: Session, identity: str) -> tuple[np.ndarray, np.ndarray]:
-    """document_matrix for a given encoder identity."""
+def stored_matrix(session: Session, identity: str, column: str = "document") -> tuple[np.ndarray, np.ndarray]:
+    """document_matrix for a given encoder identity; column="head_input" for what the head reads."""
     rows = session.execute(
-        select(Item.id, Embedding.id, Embedding.dim, Embedding.document)
+        select(Item.id, Embedding.id, Embedding.dim, getattr(Embedding, column))
         .join(Embedding, _stored_join(identity)).where(Item.text.is_not(None)).order_by(Item.id)
     ).all()
     width = np.dtype(STORED_DTYPE).itemsize
     dims = {dim for _, _, dim, _ in rows}
     good = [r for r in rows if len(r[3]) == r[2] * width]
-    _log_corrupt([(row_id, "document vector of the wrong length") for _, row_id, _, _ in set(rows) - set(good)])
+    _log_corrupt([(row_id, f"{column} of the wrong length") for _, row_id, _, _ in set(rows) - set(good)])
     if not good or len(dims) != 1:
         dim = dims.pop() if len(dims) == 1 else 0
         return np.zeros(0, dtype=np.int64), np.zeros((0, dim), dtype=STORED_DTYPE)
@@ -137,9 +142,8 @@ def read_stored(session: Session, identity: str, item_ids: Iterable[int]) -> dic
     owners: dict[str, list[int]] = {}
     for item_id, digest in rows_where_in(session, select(Item.id, Item.content_hash), Item.id, item_ids):
         owners.setdefault(digest, []).append(item_id)
-    query = select(Embedding).where(Embedding.encoder == identity)
     out, corrupt = {}, []
-    for (row,) in rows_where_in(session, query, Embedding.content_hash, list(owners)):
+    for row in rows_where_in(session, _stored_columns(identity), Embedding.content_hash, list(owners)):
         stored = unpack(row)
         if isinstance(stored, str):
             corrupt.append((row.id, stored))
@@ -155,12 +159,20 @@ def _log_corrupt(rows: list[tuple[int, str]]) -> None:
         log.warning("stored embedding %s cannot be read (%s); it will be computed again", row_id, reason)
 
 
+def _stored_columns(identity: str):  # type: ignore[no-untyped-def]
+    """One encoder's rows as plain tuples (no ORM objects: at 100k items that is seconds)."""
+    return select(Embedding.id, Embedding.content_hash, Embedding.dim, Embedding.n_windows,
+                  Embedding.document, Embedding.head_input, Embedding.spans, Embedding.windows,
+                  ).where(Embedding.encoder == identity)
+
+
 def _drop_unreadable(session: Session, identity: str, item_ids: list[int]) -> int:
     """Delete this encoder's rows of the given items that do not decode, saying why, so the next
     embed pass recomputes them."""
-    query = select(Embedding).join(Item, _stored_join(identity))
-    bad = [(row.id, reason) for row in {r for (r,) in rows_where_in(session, query, Item.id, item_ids)}
-           if isinstance(reason := unpack(row), str)]
+    owned = rows_where_in(session, select(Item.id, Item.content_hash), Item.id, item_ids)
+    hashes = {digest for _, digest in owned}
+    rows = rows_where_in(session, _stored_columns(identity), Embedding.content_hash, hashes)
+    bad = [(row.id, reason) for row in rows if isinstance(reason := unpack(row), str)]
     _log_corrupt(bad)
     if bad:
         session.execute(delete(Embedding).where(Embedding.id.in_([row_id for row_id, _ in bad])))
@@ -196,15 +208,15 @@ def _embed_chunk(model: WindowClassifier, chunk: list[tuple[int, str, str]]) -> 
 
 def embed_missing(model: WindowClassifier, item_ids: list[int] | None = None,
                   progress: ProgressFn = no_progress) -> dict[str, int]:
-    """Embed every item with text (or only item_ids) that has no readable vectors for the model's
-    encoder, a chunk of documents per transaction. Returns how many texts were embedded."""
+    """Embed every item with text (or only item_ids) that has no vectors for the model's encoder,
+    a chunk of documents per transaction. Returns how many texts were embedded. (A stored row
+    that does not decode is found, and recomputed, by whoever reads it: stored_for.)"""
     identity, done, embedded = model.encoder_identity, 0, 0
     model.eval()
     slices = [None] if item_ids is None else [item_ids[i:i + 500] for i in range(0, len(item_ids), 500)]
     with session_scope() as session:
-        repaired = sum(_drop_unreadable(session, identity, ids) for ids in slices if ids is not None)
-        total = sum(session.scalar(select(func.count()).select_from(_missing_query(identity, ids).subquery())) or 0
-                    for ids in slices)
+        total = sum(session.scalar(select(func.count()).select_from(
+            _missing_query(identity, ids).subquery())) or 0 for ids in slices)
     for ids in slices:
         after = 0
         while True:
@@ -218,7 +230,7 @@ def embed_missing(model: WindowClassifier, item_ids: list[int] | None = None,
                 _insert_ignoring_copies(session, rows)
             after, done, embedded = chunk[-1][0], done + len(chunk), embedded + len(rows)
             progress(done, total, "embedding documents")
-    return {"embedded": embedded, "repaired": repaired}
+    return {"embedded": embedded}
 
 
 def stored_for(session: Session, model: WindowClassifier, item_ids: list[int]) -> dict[int, Stored]:

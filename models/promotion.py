@@ -30,15 +30,20 @@ def f1_of(version: ModelVersion) -> float:
 
 
 def f1_on_folds(active: ModelVersion, candidate: ModelVersion) -> float:
-    """The active version's recipe cross-validated on the candidate's folds. A fine-tuned active
-    version cannot be refit per fold cheaply, so its own stored figure stands in."""
+    """The active version's recipe cross-validated on the candidate's folds. The same encoder and
+    head recipe give the candidate's own figure by construction (the fit is deterministic), so
+    that is not computed twice. A fine-tuned active version cannot be refit per fold cheaply, so
+    its own stored figure stands in."""
     if active.metrics.get("encoder_trained") or not active.metrics.get("encoder"):
         return f1_of(active)
+    if (active.metrics.get("encoder"), active.metrics.get("head")) == (
+            candidate.metrics.get("encoder"), candidate.metrics.get("head")):
+        return f1_of(candidate)
     ids, y = candidate.metrics["cv_item_ids"], np.array(candidate.metrics["cv_labels"], dtype=np.int8)
     folds = np.array(candidate.metrics["cv_folds"], dtype=np.int8)
     with session_scope() as session:
         stored = stored_for(session, load_version(active), ids)
-    vectors = np.stack([stored[i].document for i in ids]).astype(np.float32)
+    vectors = np.stack([stored[i].head_input for i in ids]).astype(np.float32)
     return classification_metrics(y.tolist(), predict_out_of_fold(vectors, y, folds).tolist())["f1"]
 
 

@@ -1,11 +1,11 @@
 """Score items with the active model version: `python -m curation score`.
 
 With a frozen encoder a score is the head applied to stored vectors (models.embeddings): the
-probability from the document vector, the driving passage from the window with the highest head
+probability from the head input, the driving passage from the window with the highest head
 logit and its stored character span. The encoder runs only on texts not yet stored.
 
 Incremental: only items with text and no score from the active version are scored. A whole
-rescore (after a promotion or a refit) is a matrix product over the stored document vectors,
+rescore (after a promotion or a refit) is a matrix product over the stored head inputs,
 written in bulk before the version goes live, so the queue never ranks by a half-scored model;
 the passages follow in chunks. While no trained version is active, a cold-start similarity scorer
 built from the labelled examples' stored vectors is used (and rebuilt when the labels change), and
@@ -142,7 +142,7 @@ def score_new(version: ModelVersion, progress: ProgressFn = no_progress) -> dict
             stored = stored_for(session, model, ids)
             session.execute(insert(Score), [
                 {"item_id": item_id, "model_version_id": version.id, "created_at": now,
-                 "probability": float(probabilities(head, stored[item_id].document[None])[0]),
+                 "probability": float(probabilities(head, stored[item_id].head_input[None])[0]),
                  "passage": passage(head, stored[item_id], text)}
                 for item_id, text in chunk
             ])
@@ -152,12 +152,12 @@ def score_new(version: ModelVersion, progress: ProgressFn = no_progress) -> dict
 
 
 def write_all_probabilities(version: ModelVersion) -> int:
-    """Replace the version's scores with head(document vector) for every stored item, in bulk and
+    """Replace the version's scores with head(head input) for every stored item, in bulk and
     in one transaction; passages are left for fill_passages. Returns the number written."""
     head = head_of(load_version(version))
     now = utcnow()
     with session_scope() as session:
-        ids, matrix = stored_matrix(session, load_version(version).encoder_identity)
+        ids, matrix = stored_matrix(session, load_version(version).encoder_identity, "head_input")
         session.execute(delete(Score).where(Score.model_version_id == version.id))
         for start in range(0, len(ids), WRITE_CHUNK):
             p = probabilities(head, matrix[start:start + WRITE_CHUNK])

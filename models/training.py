@@ -1,7 +1,7 @@
 """Train a classifier from the current labels: `python -m curation train [--promote]`.
 
-On a CPU the encoder stays frozen (the default): data (current labels) -> their stored document
-vectors (models.embeddings; the encoder runs only on texts not yet stored) -> grouped, stratified
+On a CPU the encoder stays frozen (the default): data (current labels) -> their stored head
+inputs (models.embeddings; the encoder runs only on texts not yet stored) -> grouped, stratified
 k-fold cross-validation over all labels for the metrics (models.crossval) -> the head fitted on
 all labels -> save the head into a staging folder -> register (and promote through the gate when
 asked, which scores every stored item before the version goes live). A fit is milliseconds.
@@ -44,7 +44,6 @@ log = logging.getLogger(__name__)
 
 SEED = 42  # splits, head initialisation and batch order are reproducible
 HOLDOUT_FOLDS = 5  # the holdout is one fold of five: 20% of the labelled items
-EMBED_CHUNK_DOCS = 32  # documents embedded between progress reports
 
 
 @dataclass(frozen=True)
@@ -56,9 +55,6 @@ class Knobs:
     batch_docs: int
 
 
-# A linear head on frozen embeddings is cheap to step: many full-batch epochs, a large rate; the
-# L2 penalty makes it a regularised logistic regression on the documents' window embeddings.
-HEAD_ONLY = Knobs(learning_rate=0.05, l2=3e-3, max_epochs=2000, patience=50, batch_docs=10_000)
 # Fine-tuning moves the encoder: a small rate, few epochs, small batches of documents.
 FINE_TUNE = Knobs(learning_rate=3e-5, l2=0.0, max_epochs=6, patience=2, batch_docs=4)
 
@@ -83,53 +79,19 @@ def grouped_split(y: list[int], groups: list[str], folds: int, seed: int = SEED)
     return train.tolist(), test.tolist()
 
 
-def _embed_frozen(model: WindowClassifier, windows: list[list[list[int]]], batch_size: int,
-                  progress: ProgressFn) -> list[torch.Tensor]:
-    """Every document's window embeddings, computed once; batched across documents."""
-    out: list[torch.Tensor] = []
-    model.eval()
-    for start in range(0, len(windows), EMBED_CHUNK_DOCS):
-        chunk = windows[start:start + EMBED_CHUNK_DOCS]
-        with torch.no_grad():
-            flat = model.embed_sorted([w for doc in chunk for w in doc], batch_size)
-        out.extend(flat.split([len(doc) for doc in chunk]))
-        progress(len(out), len(windows), "embedding windows")
-    return out
-
-
-def frozen_embeddings(model: WindowClassifier, texts: list[str],
-                      progress: ProgressFn = no_progress) -> list[torch.Tensor]:
-    """Window embeddings of each text from the frozen encoder: (windows, hidden) per text."""
-    windows = [[w.input_ids for w in model.windows(t)] for t in texts]
-    return _embed_frozen(model, windows, get_settings().score_batch_size, progress)
-
-
-def fit(model: WindowClassifier, texts: list[str], y: list[int], groups: list[str], *,
-        train_encoder: bool, progress: ProgressFn = no_progress,
-        embeddings: list[torch.Tensor] | None = None) -> dict[str, Any]:
-    """Train the head (and the encoder when train_encoder): early stopping on an inner grouped
-    split picks the number of epochs, then training repeats on all the given documents.
-    `embeddings` are precomputed frozen_embeddings(texts), for callers that fit many heads."""
+def fine_tune(model: WindowClassifier, texts: list[str], y: list[int], groups: list[str], *,
+              progress: ProgressFn = no_progress) -> dict[str, Any]:
+    """Fine-tune the encoder and the head: early stopping on an inner grouped split picks the
+    number of epochs, then training repeats on all the given documents."""
     fit_idx, val_idx = grouped_split(y, groups, HOLDOUT_FOLDS, seed=SEED + 1)
-    knobs = FINE_TUNE if train_encoder else HEAD_ONLY
-    if train_encoder:
-        windows = [[w.input_ids for w in model.windows(t)] for t in texts]
+    knobs = FINE_TUNE
+    windows = [[w.input_ids for w in model.windows(t)] for t in texts]
 
-        def doc_logits(indices: list[int]) -> torch.Tensor:
-            return torch.stack([model.doc_logit(model.embed(windows[i])) for i in indices])
-        params = list(model.parameters())
-    else:
-        cached = embeddings if embeddings is not None else frozen_embeddings(model, texts, progress)
-        # The mean of a linear head over windows is the head of the mean window embedding, so a
-        # frozen encoder needs one vector per document and an epoch is one matrix product.
-        pooled = torch.stack([e.mean(0) for e in cached]).to(model.device)
-
-        def doc_logits(indices: list[int]) -> torch.Tensor:
-            return model.head(pooled[indices]).squeeze(-1)
-        params = list(model.head.parameters())
+    def doc_logits(indices: list[int]) -> torch.Tensor:
+        return torch.stack([model.doc_logit(model.embed(windows[i])) for i in indices])
+    params = list(model.parameters())
     targets = torch.tensor(y, dtype=torch.float32, device=model.device)
-    initial = {k: v.detach().clone() for k, v in model.state_dict().items()
-               if train_encoder or k.startswith("head.")}
+    initial = {k: v.detach().clone() for k, v in model.state_dict().items()}
     rng = np.random.default_rng(SEED)
 
     def loss_on(indices: list[int], loss_fn: nn.Module) -> torch.Tensor:
@@ -144,15 +106,14 @@ def fit(model: WindowClassifier, texts: list[str], y: list[int], groups: list[st
         optimizer = torch.optim.AdamW(params, lr=knobs.learning_rate, weight_decay=0.0)
         best_loss, best_epoch = float("inf"), epochs
         for epoch in range(1, epochs + 1):
-            model.train(train_encoder)
+            model.train(True)
             order = rng.permutation(indices).tolist()
             for start in range(0, len(order), knobs.batch_docs):
                 optimizer.zero_grad()
                 loss_on(order[start:start + knobs.batch_docs], loss_fn).backward()
                 nn.utils.clip_grad_norm_(params, 1.0)
                 optimizer.step()
-            if train_encoder:
-                progress(epoch, epochs, "fine-tuning")
+            progress(epoch, epochs, "fine-tuning")
             if validation is None:
                 continue
             model.eval()
@@ -199,7 +160,7 @@ def _frozen_fit(model: WindowClassifier, items: list[Labelled], progress: Progre
     with session_scope() as session:
         stored = embeddings.stored_for(session, model, ids)
     y = np.array([i.y for i in items], dtype=np.int8)
-    vectors = np.stack([stored[i].document for i in ids]).astype(np.float32)
+    vectors = np.stack([stored[i].head_input for i in ids]).astype(np.float32)
     folds = crossval.fold_of(y, [i.group for i in items])
     cv = classification_metrics(y.tolist(), crossval.predict_out_of_fold(vectors, y, folds).tolist())
     set_head(model, crossval.fit_head(vectors, y))
@@ -212,8 +173,8 @@ def _fine_tune(model: WindowClassifier, items: list[Labelled], progress: Progres
     grouped fold held out, and the deployed model is the one fitted on the other folds."""
     y, groups = [i.y for i in items], [i.group for i in items]
     train_idx, holdout_idx = grouped_split(y, groups, HOLDOUT_FOLDS)
-    fit_info = fit(model, [items[i].text for i in train_idx], [y[i] for i in train_idx],
-                   [groups[i] for i in train_idx], train_encoder=True, progress=progress)
+    fit_info = fine_tune(model, [items[i].text for i in train_idx], [y[i] for i in train_idx],
+                         [groups[i] for i in train_idx], progress=progress)
     model.weights_digest = weights_digest(model.encoder, fresh=True)
     holdout = predict_metrics(model, [items[i].text for i in holdout_idx], [y[i] for i in holdout_idx])
     return {"cv": {**holdout, "folds": 1}, "cv_item_ids": [items[i].item_id for i in holdout_idx],
@@ -266,7 +227,8 @@ def train(*, base_model: str | None = None, promote: bool = False, force: bool =
         except ModelError as exc:
             refusal = str(exc)
     cv = metrics["cv"]
-    log.info("trained model version %s on %s (%s): cross-validated F1 %s", version_id, base.name, run_on, cv["f1"])
+    log.info("trained model version %s on %s (%s): cross-validated F1 %s",
+             version_id, base.name, run_on, cv["f1"])
     return {"version_id": version_id, "base_model": base.name, "base_model_note": base.note,
             "path": path, "n_train": n_train, "n_evaluated": cv["n"], "folds": cv["folds"],
             "accuracy": cv["accuracy"], "precision": cv["precision"], "recall": cv["recall"],

@@ -1,15 +1,20 @@
 """Rules that queue jobs by themselves: a refit after every decision, a full retrain once enough
 new labels have come in, a score job when new items arrive."""
 
+import logging
+
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from curation.enums import JobKind, ModelStatus
+from curation.errors import JobError
 from curation.jobs.submit import submit
 from curation.settings import get_settings
 from curation.triage.labels import stands
 from db.models import Decision, Job, ModelVersion
 from db.session import session_scope
+
+log = logging.getLogger(__name__)
 
 
 def labels_since_last_training(session: Session) -> int:
@@ -39,11 +44,17 @@ def maybe_schedule_retrain() -> tuple[Job, bool] | None:
     return submit(JobKind.TRAIN, {"promote": True}) if due else None
 
 
-def request_refit() -> Job:
+def request_refit() -> Job | None:
     """After a decision is committed: queue the refit that makes it count at once. One refit job
     at a time; a request while one is queued folds into it, and a running one looks again for
-    decisions that came in meanwhile before it ends (models.training.refit)."""
-    return submit(JobKind.REFIT)[0]
+    decisions that came in meanwhile before it ends (models.training.refit). A queue that cannot
+    be reached is logged, never the curator's problem: the decision stands and the next one (or
+    the retrain schedule) asks again."""
+    try:
+        return submit(JobKind.REFIT)[0]
+    except JobError as exc:
+        log.warning("no refit queued after a decision: %s", exc)
+        return None
 
 
 def request_scoring() -> Job:

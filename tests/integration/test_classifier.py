@@ -92,7 +92,8 @@ def test_promotion_gate_refuses_a_worse_version_unless_forced_and_rollback_resto
     assert not second["promoted"]
     with session_scope() as session:  # make the candidate worse than the active one on its folds
         candidate = registry.get_version(session, second["version_id"])
-        candidate.metrics = {**candidate.metrics, "cv": {**candidate.metrics["cv"], "f1": -1.0}}
+        candidate.metrics = {**candidate.metrics, "cv": {**candidate.metrics["cv"], "f1": -1.0},
+                             "head": "another recipe"}  # so the active recipe is refit on its folds
     with pytest.raises(ModelError, match=r"cross-validated F1 -1.000, worse than the active version \d+ "
                                          r"\(\d\.\d+\) on the same folds; .* --force"):
         promotion.promote(second["version_id"])
@@ -167,14 +168,14 @@ def test_evidence_late_in_a_long_document_counts_and_is_the_passage(
 ) -> None:
     import numpy as np
 
-    from models.classifier import ClassifierConfig, WindowClassifier, document_vector
+    from models.classifier import ClassifierConfig, WindowClassifier, head_input
     from models.crossval import fit_head
     from models.training import set_head
 
     base = load_base(tiny_modernbert)
     model = WindowClassifier(base.encoder, base.tokenizer, ClassifierConfig(tiny_modernbert, 16, 4, "accept", "reject"))
     rows = labelled_rows(8, 8)
-    vectors = np.stack([document_vector(model.embed_sorted([w.input_ids for w in model.windows(r["text"])], 8))
+    vectors = np.stack([head_input(model.embed_sorted([w.input_ids for w in model.windows(r["text"])], 8))
                         .detach().numpy() for r in rows])
     set_head(model, fit_head(vectors, np.array([int(r["answer"] == "accept") for r in rows])))
     filler = " ".join(["the quarterly report repeats the same numbers as before"] * 80)  # > 600 tokens

@@ -2,6 +2,10 @@
 restart, is embedded again when its text changes, and a worker killed mid-way loses nothing."""
 
 import logging
+import os
+import signal
+import subprocess
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -20,7 +24,7 @@ from models import crossval, embeddings
 from models.classifier import WindowClassifier
 from models.scoring import rescore_all, score_unscored
 from models.training import train
-from tests.factories import labelled_rows, make_row, write_jsonl
+from tests.factories import REPO, labelled_rows, make_row, write_jsonl
 from tests.model_fixtures import small_model_settings, tiny_modernbert  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("small_model_settings")
@@ -186,3 +190,28 @@ def test_ingest_while_training_embeds_each_new_text_once(
         assert session.scalar(select(func.count()).select_from(Score)) == 15
         assert session.scalar(select(func.count(Embedding.id))) == 15
         assert session.scalar(select(func.count(func.distinct(Embedding.content_hash)))) == 15
+
+
+KILLED_MID_EMBEDDING = """
+import os, signal
+from models import embeddings
+embeddings.CHUNK_DOCS = 2
+def die(done, total, message):
+    os.kill(os.getpid(), signal.SIGKILL)  # no cleanup, no rollback handler: a real crash
+embeddings.embed_missing(embeddings.default_encoder(), progress=die)
+"""
+
+
+def test_a_process_killed_mid_embedding_keeps_its_committed_chunk(
+    home: Path, tmp_path: Path, encoder: WindowClassifier, tiny_modernbert: str
+) -> None:
+    """SQLite only: a real SIGKILL of a process in the middle of embedding."""
+    from db.migrate import upgrade
+
+    upgrade()
+    _import(tmp_path, labelled_rows(3, 3))
+    env = {**os.environ, "CURATION_BASE_MODEL": tiny_modernbert}
+    killed = subprocess.run([sys.executable, "-c", KILLED_MID_EMBEDDING], cwd=REPO, env=env, timeout=300)
+    assert killed.returncode == -signal.SIGKILL
+    assert _stored() == 2
+    assert embeddings.embed_missing(encoder)["embedded"] == 4 and _stored() == 6

@@ -36,4 +36,6 @@ def test_every_n_labels_from_the_cli_queue_a_retrain(db_url: str, monkeypatch: p
     assert run_cli("decide", str(first), "accept", "--curator", "ann")[1]["retrain_job"] is None
     code, out, _ = run_cli("decide", str(second), "reject", "--curator", "ann")
     assert code == 0 and out["retrain_job"] is not None
-    assert _jobs() == 1
+    with session_scope() as session:  # and each decision asked for a refit: one, folded
+        kinds = sorted(session.scalars(select(Job.kind)))
+    assert kinds == ["refit", "train"]

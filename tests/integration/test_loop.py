@@ -101,3 +101,16 @@ def test_train_curve_from_the_command_line(home: Path, tmp_path: Path, tiny_mode
     assert [p["fraction"] for p in out["points"]] == [0.25, 0.5, 0.75, 1.0]
     assert [p["n_labels"] for p in out["points"]] == [4, 8, 12, 16]
     assert all(0 <= p["f1_mean"] <= 1 and p["f1_std"] >= 0 for p in out["points"])
+
+
+def test_the_score_job_scores_new_items_with_the_active_model_from_the_store(db_url: str, tmp_path: Path) -> None:
+    from curation.jobs import kinds
+
+    _import(tmp_path, labelled_rows(6, 6))
+    version = train(promote=True)["version_id"]
+    _import(tmp_path, [make_row(900, None), make_row(901, None)], name="new.jsonl")
+    result = kinds.score({}, lambda done, total, message: None)
+    assert result["scored"] == 2 and result["version_id"] == version
+    with session_scope() as session:
+        passages = session.scalars(select(Score.passage).where(Score.item_id.in_([13, 14])))
+        assert all("word9" in p for p in passages)

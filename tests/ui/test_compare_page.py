@@ -27,4 +27,5 @@ def test_compare_page_empty_state_then_agreement_and_cost(open_page) -> None:
     app.number_input(key="reason_limit").set_value(5).run()
     app.button[0].click().run()
     with session_scope() as session:
-        assert session.execute(select(Job.kind, Job.params)).all() == [("reason", {"limit": 5})]
+        jobs = session.execute(select(Job.kind, Job.params).order_by(Job.id)).all()
+    assert jobs == [("refit", {}), ("reason", {"limit": 5})]  # the decision above queued the refit

@@ -25,6 +25,7 @@ def upgrade() -> None:
         sa.Column('dim', sa.Integer(), nullable=False),
         sa.Column('n_windows', sa.Integer(), nullable=False),
         sa.Column('document', sa.LargeBinary(), nullable=False),
+        sa.Column('head_input', sa.LargeBinary(), nullable=False),
         sa.Column('spans', sa.LargeBinary(), nullable=False),
         sa.Column('windows', sa.LargeBinary(), nullable=False),
         sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
