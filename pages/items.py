@@ -20,6 +20,7 @@ user = current_user()
 require(user, Permission.VIEW)  # resolves the login even when run on its own
 show_flash()
 
+
 def _decide_selected(label: str) -> None:
     try:
         with session_scope() as session:
@@ -30,8 +31,10 @@ def _decide_selected(label: str) -> None:
     except CurationError as exc:
         flash(f"error: {exc}")
 
+
 def _open_in_queue() -> None:
     st.session_state[OPEN_ITEM] = st.session_state["selected"][0]
+
 
 with session_scope() as session:
     stats = collection_stats(session)

@@ -31,6 +31,7 @@ with st.sidebar:
     status = st.selectbox("Items", list(LabelState))
 filters = QueueFilter(source_type=None if source == "any" else source, status=status)
 
+
 def _act(item_id: int, action: str) -> None:
     try:
         with session_scope() as session:
@@ -41,6 +42,7 @@ def _act(item_id: int, action: str) -> None:
         flash(f"{action} recorded" + (f"; retraining as job #{retrain}" if retrain else ""))
     except CurationError as exc:
         flash(f"error: {exc}")
+
 
 def _act_with_near_duplicates(item_ids: list[int], label: str) -> None:
     """The item and its near-duplicates as one bulk decision: one undo reverts them all."""
@@ -54,6 +56,7 @@ def _act_with_near_duplicates(item_ids: list[int], label: str) -> None:
     except CurationError as exc:
         flash(f"error: {exc}")
 
+
 def _undo() -> None:
     try:
         with session_scope() as session:
@@ -61,6 +64,7 @@ def _undo() -> None:
         flash(f"undid {decision.label} on item {decision.item_id}")
     except CurationError as exc:
         flash(f"error: {exc}")
+
 
 st.title(f"Queue · {task.question}")
 show_flash()
