@@ -58,8 +58,11 @@ def older_schema_copy(folder: Path, revision: str) -> str:
     from db.migrate import _config
     from db.session import get_engine
 
-    with get_engine().connect() as connection:  # fold the WAL into the file, or the copy misses rows
-        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    raw = get_engine().raw_connection()  # outside a transaction: fold the WAL into the file
+    try:
+        raw.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        raw.close()
     get_engine().dispose()
     shutil.copy(folder / "pages.db", folder / "old.db")
     url = f"sqlite:///{folder}/old.db"
