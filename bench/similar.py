@@ -46,7 +46,8 @@ def fill(n: int, dim: int) -> None:
                  "text": "body", "content_hash": f"h{i}", "fetch_status": "ok"} for i in range(start, start + count)])
             session.execute(insert(Embedding), [
                 {"encoder": "bench", "content_hash": f"h{start + j}", "dim": dim, "n_windows": 1,
-                 "document": vectors[j].tobytes(), "spans": b"\0" * 8, "windows": vectors[j].tobytes()}
+                 "document": vectors[j].tobytes(), "head_input": vectors[j].tobytes(), "spans": b"\0" * 8,
+                 "windows": vectors[j].tobytes()}
                 for j in range(count)])
 
 

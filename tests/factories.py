@@ -132,6 +132,7 @@ def add_document_vectors(session: Any, encoder: str, vectors: dict[int, list[flo
         unit = np.asarray(vector, dtype=np.float32)
         unit = (unit / np.linalg.norm(unit)).astype(np.float16)
         session.add(Embedding(encoder=encoder, content_hash=f"h{item_id - 1}", dim=len(unit), n_windows=1,
-                              document=unit.tobytes(), spans=np.zeros((1, 2), np.int32).tobytes(),
+                              document=unit.tobytes(), head_input=unit.tobytes(),
+                              spans=np.zeros((1, 2), np.int32).tobytes(),
                               windows=unit.tobytes()))
     session.flush()
