@@ -149,7 +149,8 @@ def undo(curator: Annotated[str, typer.Option(help="Whose last decision to rever
 
     with session_scope() as session:
         decision = revert(session, _curator(session, curator))
-        emit({"undone_decision_id": decision.id, "item_id": decision.item_id, "label": decision.label})
+        emit({"undone_decision_id": decision.id, "item_id": decision.item_id, "label": decision.label,
+              "group_id": decision.group_id})
 
 
 def _cli_actor():  # type: ignore[no-untyped-def]
@@ -436,6 +437,72 @@ def agreement() -> None:
 
     with session_scope() as session:
         emit(agreement_report(session))
+
+
+# Curator power tools (issue 17): search, bulk decisions.
+@app.command()
+def search(
+    query: Annotated[str, typer.Argument(help="Words or \"a phrase\"; operators are read as words.")],
+    limit: Annotated[int, typer.Option(help="Most results.")] = 20,
+    label: Annotated[str | None, typer.Option(help="Only items with this current label.")] = None,
+    score_min: Annotated[float | None, typer.Option(help="Lowest active-model score.")] = None,
+    score_max: Annotated[float | None, typer.Option(help="Highest active-model score.")] = None,
+) -> None:
+    """Full-text search over titles and text, best match first."""
+    from dataclasses import asdict
+
+    from curation.triage.search import SearchFilter, search_items
+    from db.session import session_scope
+
+    filters = SearchFilter(label=label, score_min=score_min, score_max=score_max)
+    with session_scope() as session:
+        hits = search_items(session, _curator("cli"), query, filters=filters, limit=limit)
+        emit({"results": [asdict(hit) for hit in hits]})
+
+
+@app.command("decide-many")
+def decide_many(
+    action: Annotated[str, typer.Argument(help="accept, reject (the task's labels) or skip.")],
+    item_ids: Annotated[list[int], typer.Argument(help="Item ids, each decided on its own.")],
+    curator: Annotated[str, typer.Option(help="Who decides.")],
+    note: Annotated[str | None, typer.Option(help="A note kept with every decision.")] = None,
+) -> None:
+    """Decide several items at once; items another curator holds are refused; `undo` reverts all."""
+    from curation.triage.bulk import decide_many as record_many
+    from db.session import session_scope
+
+    with session_scope() as session:
+        result = record_many(session, _curator(session, curator), item_ids, action, note=note)
+    for refused in result.refused.values():
+        print(f"refused: {refused}", file=sys.stderr)
+    emit(result.as_dict())
+
+
+@app.command("near-duplicates")
+def near_duplicates(item_id: Annotated[int, typer.Argument(help="The item whose near-duplicates to list.")]) -> None:
+    """The items whose text nearly repeats ITEM_ID's (its original and the other copies); decide
+    them together with `decide-many`."""
+    from curation.corpus.near_duplicates import near_duplicates_of
+    from db.session import session_scope
+
+    with session_scope() as session:
+        emit({"item_id": item_id, "near_duplicates": near_duplicates_of(session, item_id)})
+
+
+@app.command()
+def similar(
+    item_id: Annotated[int, typer.Argument(help="The item to find others like.")],
+    k: Annotated[int, typer.Option("--k", help="How many.")] = 10,
+) -> None:
+    """The K items most like ITEM_ID by cosine of stored document vectors, with labels."""
+    from dataclasses import asdict
+
+    from curation.triage.similar import similar_items
+    from db.session import session_scope
+
+    with session_scope() as session:
+        hits = similar_items(session, _curator("cli"), item_id, k=k)
+        emit({"item_id": item_id, "similar": [asdict(hit) for hit in hits]})
 
 
 def main() -> None:

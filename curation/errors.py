@@ -85,3 +85,16 @@ class LLMCallError(CurationError):
 
 class BudgetExceeded(CurationError):
     """The run's spending cap is reached; no further call is started."""
+
+
+# Curator power tools: search, bulk decisions, near-duplicates (issue 17).
+class SearchError(CurationError):
+    """A search request with a bad limit or filter; nothing was read."""
+
+
+class SimilarError(CurationError):
+    """Similar items cannot be found for this item: unknown, or no stored document vector yet."""
+
+
+class LabelIssueError(CurationError):
+    """Label issues cannot be ranked: too few labels, or labels of one kind only."""

@@ -209,6 +209,12 @@ class Settings(BaseSettings):
         "CURATION_HOME/models. The packaged model and hub names are always allowed.",
     )
 
+    # Curator power tools (issue 17): near-duplicates at import and ingest.
+    near_duplicate_threshold: float = Field(
+        0.8, gt=0, le=1, description="Estimated Jaccard similarity of 3-word shingles (MinHash) at "
+        "which a new item is marked a near-duplicate of an earlier one.",
+    )
+
     @field_validator("llm_base_url", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:

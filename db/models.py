@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     DateTime,
     Float,
@@ -90,6 +91,10 @@ class Item(Base):
     fetch_error: Mapped[str | None] = mapped_column(RedactedText)
     fetched_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    # The earlier item whose text this one nearly repeats (MinHash, curation/corpus/near_duplicates.py).
+    # No foreign key: SQLite can add and drop a plain column in place, but a key would mean
+    # rebuilding items, which the foreign keys pointing at a populated items table refuse.
+    near_duplicate_of: Mapped[int | None] = mapped_column(Integer, index=True)
 
 
 class Decision(Base):
@@ -110,6 +115,8 @@ class Decision(Base):
     llm_verdict: Mapped[str | None] = mapped_column(String(32))
     note: Mapped[str | None] = mapped_column(Text)
     undone_at: Mapped[datetime | None]
+    # Shared by the decisions of one bulk action, so undo reverts them together.
+    group_id: Mapped[str | None] = mapped_column(String(32), index=True)
 
 
 class ModelVersion(Base):
@@ -330,3 +337,30 @@ class Embedding(Base):
     spans: Mapped[bytes] = mapped_column(LargeBinary)  # int32 n_windows x 2: character span of each window
     windows: Mapped[bytes] = mapped_column(LargeBinary)  # float16 n_windows x dim: L2-normalised
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# Search and near-duplicates (migration 0008).
+# The full-text index lives beside the ORM under this name (an FTS5 table on SQLite, a tsvector
+# table on PostgreSQL), kept in step by triggers; schema comparisons skip names starting with it.
+SEARCH_TABLE = "items_fts"
+
+
+class MinhashBand(Base):
+    """One LSH band of an item's MinHash signature, hashed to one key: items sharing a key are
+    near-duplicate candidates, found by the primary key's index instead of a scan. Only items
+    that are no one's near-duplicate are banded, so a bucket stays small however often a text
+    repeats."""
+
+    __tablename__ = "minhash_bands"
+
+    band_key: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), primary_key=True)
+
+
+class MinhashSignature(Base):
+    """An item's MinHash signature (uint64 values), to estimate the similarity of a candidate."""
+
+    __tablename__ = "minhash_signatures"
+
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), primary_key=True)
+    signature: Mapped[bytes] = mapped_column(LargeBinary)

@@ -5,11 +5,18 @@ import json
 import streamlit as st
 
 from curation.accounts.auth import TOKEN_KEY, current_actor
-from curation.accounts.permissions import Actor
+from curation.accounts.permissions import Actor, can
 from curation.display.highlight import find_spans, highlighted_html
 from curation.display.safe_text import md, md_line
+from curation.enums import Permission
+from curation.errors import CurationError
 from curation.jobs.store import is_live, job_summary, list_jobs
+from curation.task import get_task
+from curation.triage.bulk import decide_many
+from curation.triage.similar import similar_items
 from db.session import session_scope
+
+OPEN_ITEM = "open_item"  # session_state: an item the Items page opened, which the Queue leases and shows
 
 DOCUMENT_CSS = """<style>
 .doc { white-space: pre-wrap; max-height: 32rem; overflow-y: auto; font-size: 0.95rem;
@@ -88,3 +95,40 @@ def show_jobs(kinds: tuple[str, ...], limit: int = 5) -> None:
 
     if jobs:
         _draw()
+
+
+def _decide_similar(user: Actor, key: str, label: str) -> None:
+    try:
+        with session_scope() as session:
+            result = decide_many(session, user, st.session_state[key], label)
+        refused = f"; refused: {' '.join(result.refused.values())}" if result.refused else ""
+        flash(f"{label} recorded for {len(result.decided)} similar item(s), undo reverts them together{refused}")
+        st.session_state[key] = []
+    except CurationError as exc:
+        flash(f"error: {exc}")
+
+
+def show_similar(user: Actor, item_id: int, key: str) -> None:
+    """More like this, behind a toggle (the first look reads every stored vector): the nearest
+    items with label and score; select several and decide them in one bulk action."""
+    if not st.toggle("More like this", key=f"{key}-similar-on"):
+        return
+    try:
+        with session_scope() as session:
+            hits = similar_items(session, user, item_id, k=10)
+    except CurationError as exc:
+        st.info(md(str(exc)))
+        return
+    if not hits:
+        st.info("No other item has a stored document vector yet.")
+        return
+    st.dataframe([vars(hit) for hit in hits], hide_index=True, use_container_width=True)
+    titles = {hit.id: md_line(f"{hit.id} · {hit.title or ''} ({hit.similarity:.2f})") for hit in hits}
+    chosen_key = f"{key}-similar"
+    chosen = st.multiselect("Similar items to decide", list(titles), format_func=titles.get, key=chosen_key)
+    disabled = not can(user, Permission.DECIDE) or not chosen
+    task = get_task()
+    left, right = st.columns(2)
+    for column, label in ((left, task.positive_label), (right, task.negative_label)):
+        column.button(f"{label.title()} selected similar", key=f"{key}-similar-{label}", disabled=disabled,
+                      on_click=_decide_similar, args=(user, chosen_key, label), use_container_width=True)

@@ -12,7 +12,7 @@ from curation.errors import CurationError
 from curation.jobs.submit import submit_as
 from db.session import session_scope
 from models.crossval import train_curve
-from models.registry import active_version, describe, promote_as, rollback_as, scores_of, version_table
+from models.registry import active_version, describe, promote_as, rollback_as, score_histogram, version_table
 from pages.common import current_user, flash, show_flash, show_jobs
 
 user = current_user()
@@ -53,7 +53,7 @@ with session_scope() as session:
     active = active_version(session)
     scorer = describe(active)
     versions = version_table(session)
-    scores = scores_of(session, active.id) if active else []
+    histogram = score_histogram(session, active.id) if active else []
     metrics = (active.metrics.get("cv") or active.metrics.get("holdout") or {}) if active else {}
 
 st.info(md(f"Scorer in use: {scorer}"))
@@ -85,10 +85,10 @@ if trained:
     left.plotly_chart(px.line(trained, x="version", y=["f1", "precision", "recall"], markers=True,
                               title="Cross-validated metrics per version", range_y=[0, 1.05]),
                       use_container_width=True)
-if scores:
-    right.plotly_chart(px.histogram(x=scores, nbins=20, range_x=[0, 1], title="Scores of the active model",
-                                    labels={"x": "probability of the positive label"}),
-                       use_container_width=True)
+if any(row["items"] for row in histogram):
+    right.plotly_chart(px.bar(histogram, x="from", y="items", range_x=[0, 1], title="Scores of the active model",
+                              labels={"from": "probability of the positive label"}).update_traces(
+                                  width=1 / len(histogram), offset=0), use_container_width=True)
 if curve := metrics.get("pr_curve"):
     left.plotly_chart(px.line(curve, x="recall", y="precision", markers=True, hover_data=["threshold"],
                               title="Precision-recall, out of fold", range_x=[0, 1.05], range_y=[0, 1.05]),

@@ -3,13 +3,23 @@
 import streamlit as st
 
 from curation.accounts.permissions import can
+from curation.corpus.near_duplicates import near_duplicates_of
 from curation.display.safe_text import md, md_line, md_link, safe_url
 from curation.enums import LabelState, Permission, QueueStrategy
 from curation.errors import CurationError
 from curation.task import get_task
+from curation.triage.bulk import decide_many
 from curation.triage.queue import RETRAIN_JOB, QueueFilter, decide, next_item, undo
 from db.session import session_scope
-from pages.common import current_user, flash, keyboard_shortcuts, show_document, show_flash
+from pages.common import (
+    OPEN_ITEM,
+    current_user,
+    flash,
+    keyboard_shortcuts,
+    show_document,
+    show_flash,
+    show_similar,
+)
 
 task = get_task()
 user = current_user()
@@ -27,8 +37,22 @@ def _act(item_id: int, action: str) -> None:
         with session_scope() as session:
             decide(session, user, item_id, action, note=st.session_state.get("note") or None)
         st.session_state["note"] = ""
+        st.session_state.pop(OPEN_ITEM, None)
         retrain = session.info.get(RETRAIN_JOB)
         flash(f"{action} recorded" + (f"; retraining as job #{retrain}" if retrain else ""))
+    except CurationError as exc:
+        flash(f"error: {exc}")
+
+
+def _act_with_near_duplicates(item_ids: list[int], label: str) -> None:
+    """The item and its near-duplicates as one bulk decision: one undo reverts them all."""
+    try:
+        with session_scope() as session:
+            result = decide_many(session, user, item_ids, label, note=st.session_state.get("note") or None)
+        st.session_state["note"] = ""
+        st.session_state.pop(OPEN_ITEM, None)
+        refused = f"; refused: {' '.join(result.refused.values())}" if result.refused else ""
+        flash(f"{label} recorded for {len(result.decided)} item(s){refused}")
     except CurationError as exc:
         flash(f"error: {exc}")
 
@@ -48,8 +72,15 @@ if not can(user, Permission.DECIDE):
     st.info(md(f"{user.name} has the role {user.role}: viewers can browse items but not triage."))
     st.stop()
 
-with session_scope() as session:
-    item = next_item(session, user, strategy=strategy, filters=filters)
+try:
+    with session_scope() as session:  # an item opened from search comes first, whatever the filters
+        item = next_item(session, user, strategy=strategy, filters=filters,
+                         item_id=st.session_state.get(OPEN_ITEM))
+        twins = near_duplicates_of(session, item.id) if item else []
+except CurationError as exc:
+    st.session_state.pop(OPEN_ITEM, None)
+    st.error(md(f"error: {exc}"))
+    st.stop()
 
 if item is None:
     st.info("Nothing left to curate with these filters. Add sources, import a file, or change "
@@ -63,6 +94,8 @@ if link := safe_url(item.url):
     st.markdown(md_link("Open source", link))
 st.caption(f"{item.source_type} · published {item.published_at:%Y-%m-%d}" if item.published_at
            else item.source_type)
+if twins:
+    st.warning(f"Near-duplicate text: item(s) {', '.join(map(str, twins))} (MinHash over word shingles).")
 
 left, right = st.columns([3, 2])
 with right:
@@ -92,6 +125,13 @@ with right:
     bottom[0].button("Skip (s)", key="skip", on_click=_act, args=(item.id, "skip"),
                      use_container_width=True)
     bottom[1].button("Undo (u)", key="undo", on_click=_undo, use_container_width=True)
+    if twins:
+        copy = st.columns(2)
+        for column, label in zip(copy, (task.positive_label, task.negative_label), strict=True):
+            column.button(f"{label.title()} with its {len(twins)} near-duplicate(s)", key=f"{label}_twins",
+                          on_click=_act_with_near_duplicates, args=([item.id, *twins], label),
+                          use_container_width=True)
 with left:
     show_document(item.text, item.passage, item.llm_evidence)
+    show_similar(user, item.id, "queue")
 keyboard_shortcuts({"a": "accept", "r": "reject", "s": "skip", "u": "undo"})

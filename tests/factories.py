@@ -119,3 +119,20 @@ def labelled_rows(n_accept: int, n_reject: int, *, start: int = 0) -> list[dict[
                      "meta": {"url": f"https://example.com/story/{n}", "title": f"Story {n}"},
                      "answer": answer})
     return rows
+
+
+def add_document_vectors(session: Any, encoder: str, vectors: dict[int, list[float]]) -> None:
+    """Stored document vectors for items made by add_items (content hash h{i} for item i + 1),
+    under the encoder identity an active version names in metrics["encoder"]."""
+    import numpy as np
+
+    from db.models import Embedding
+
+    for item_id, vector in vectors.items():
+        unit = np.asarray(vector, dtype=np.float32)
+        unit = (unit / np.linalg.norm(unit)).astype(np.float16)
+        session.add(Embedding(encoder=encoder, content_hash=f"h{item_id - 1}", dim=len(unit), n_windows=1,
+                              document=unit.tobytes(), head_input=unit.tobytes(),
+                              spans=np.zeros((1, 2), np.int32).tobytes(),
+                              windows=unit.tobytes()))
+    session.flush()

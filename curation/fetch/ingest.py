@@ -27,6 +27,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from curation.corpus.near_duplicates import mark_near_duplicates
 from curation.corpus.text import content_hash
 from curation.corpus.urls import canonicalize_url, without_userinfo, youtube_video_id
 from curation.enums import FetchStatus, SourceType
@@ -228,6 +229,8 @@ class _Run:
                 item.fetched_at = utcnow()
                 session.flush()
                 item_id = item.id
+                if item.text:
+                    mark_near_duplicates(session, [(item_id, item.text)])
         except IntegrityError:  # another ingest stored this URL meanwhile: keep theirs
             with session_scope() as session:
                 item_id = session.scalar(select(Item.id).where(Item.canonical_url == task.canonical))

@@ -1,7 +1,8 @@
 """Import research-radar rows: strip the title/URL header, canonicalise URLs, keep one item per
-URL and per content, and turn answers into decisions by the curator "import"; a duplicate row
-gives its item what it brings (a label, missing text). One import is one transaction: either
-every valid row lands or, on a bad row or conflicting labels, none does."""
+URL and per content, link near-duplicates to the item they repeat, and turn answers into
+decisions by the curator "import"; a duplicate row gives its item what it brings (a label,
+missing text). One import is one transaction: either every valid row lands or, on a bad row or
+conflicting labels, none does."""
 
 import time
 from collections.abc import Iterable, Iterator
@@ -14,6 +15,7 @@ from typing import Any
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
+from curation.corpus.near_duplicates import mark_near_duplicates
 from curation.corpus.text import content_hash, split_header
 from curation.corpus.urls import canonicalize_url, without_userinfo
 from curation.enums import IMPORT_CURATOR, FetchStatus, OnConflict, SourceType
@@ -139,6 +141,8 @@ def import_file(session: Session, path: Path, *, skip_invalid: bool = False,
         ).all()
         for item_id, target in zip(ids, chunk, strict=True):
             target.item_id = item_id
+        mark_near_duplicates(session, [(item_id, target.record["text"]) for item_id, target
+                                       in zip(ids, chunk, strict=True) if target.record["text"]])
         result.imported += len(chunk)
         progress(result.imported, len(plan.new), "importing rows")
     for target in plan.stored:

@@ -15,6 +15,7 @@ from curation.llm.pricing import spent_today
 from curation.settings import get_settings
 from curation.task import get_task
 from curation.triage.labels import current_labels
+from db.lookups import rows_where_in
 from db.models import Item, LLMAssessment, Score, ScoringRun, says_positive
 from models.registry import active_version_id
 
@@ -27,16 +28,24 @@ def _latest_verdicts(session: Session) -> dict[int, str]:
     ).all())
 
 
-def _classifier_labels(session: Session) -> tuple[int | None, dict[int, str]]:
-    """The active model version's labels by item; (None, {}) while no model is active."""
+def _classifier_labels(session: Session, item_ids: set[int]) -> tuple[int | None, dict[int, str]]:
+    """The active model version's labels of these items (the ones a curator or the LLM labelled:
+    only those can be compared, and reading every score would grow with the corpus); (None, {})
+    while no model is active."""
     version = active_version_id(session)
     if version is None:
         return None, {}
     task = get_task()
-    rows = session.execute(select(Score.item_id, Score.probability)
-                           .where(Score.model_version_id == version)).all()
+    rows = rows_where_in(session, select(Score.item_id, Score.probability)
+                         .where(Score.model_version_id == version), Score.item_id, item_ids)
     return version, {item_id: task.positive_label if says_positive(p) else task.negative_label
                      for item_id, p in rows}
+
+
+def _scored(session: Session, version: int | None) -> int:
+    if version is None:
+        return 0
+    return session.scalar(select(func.count()).where(Score.model_version_id == version)) or 0
 
 
 def _agreement(a: dict[int, str], b: dict[int, str]) -> dict[str, Any]:
@@ -127,10 +136,10 @@ def agreement_report(session: Session) -> dict[str, Any]:
     labels = current_labels()
     curator = dict(session.execute(select(labels.c.item_id, labels.c.label)).all())
     llm = _latest_verdicts(session)
-    version, classifier = _classifier_labels(session)
+    version, classifier = _classifier_labels(session, curator.keys() | llm.keys())
     return {
         "labelled": len(curator), "llm_verdicts": len(llm),
-        "classifier_version": version, "classifier_scored": len(classifier),
+        "classifier_version": version, "classifier_scored": _scored(session, version),
         "llm_vs_curator": _agreement(llm, curator),
         "classifier_vs_curator": _agreement(classifier, curator),
         "llm_vs_classifier": _agreement(llm, classifier),

@@ -216,11 +216,14 @@ def _serve(session: Session, item_id: int, curator: str, version_id: int | None)
 
 
 def next_item(session: Session, who: HasRole, *, strategy: str = QueueStrategy.UNCERTAINTY,
-              filters: QueueFilter = QueueFilter()) -> ServedItem | None:
+              filters: QueueFilter = QueueFilter(), item_id: int | None = None) -> ServedItem | None:
     """Lease and return the next item for who, or None when nothing is left for them.
-    A curator who already holds a live lease gets that item again (a reload loses nothing)."""
+    A curator who already holds a live lease gets that item again (a reload loses nothing).
+    item_id asks for that item (a search hit opened in the Queue), whatever the filters."""
     require(who, Permission.DECIDE)
     curator = who.name
+    if item_id is not None:
+        return _open(session, item_id, curator, active_version_id(session))
     if strategy not in set(QueueStrategy):
         raise QueueError(f"unknown queue strategy {strategy!r}; use one of "
                          f"{', '.join(QueueStrategy)}")
@@ -240,6 +243,19 @@ def next_item(session: Session, who: HasRole, *, strategy: str = QueueStrategy.U
         if not candidates:
             return None
     return None
+
+
+def _open(session: Session, item_id: int, curator: str, version_id: int | None) -> ServedItem:
+    """Lease this item to curator and let go of any other they hold, so it is what they see."""
+    if session.get(Item, item_id) is None:
+        raise QueueError(f"no item with id {item_id}; `python -m curation search QUERY` lists ids")
+    now = utcnow()
+    if not _claim(session, item_id, curator, now):
+        holder = session.get_one(Lease, item_id)
+        raise QueueError(f"item {item_id} is being curated by {holder.curator} until "
+                         f"{holder.expires_at:%H:%M:%S} UTC; open another one")
+    session.execute(delete(Lease).where(Lease.curator == curator, Lease.item_id != item_id))
+    return _serve(session, item_id, curator, version_id)
 
 
 def _check_action(action: str) -> None:
@@ -335,7 +351,7 @@ def _record_decision(session: Session, who: HasRole, item_id: int, action: str, 
 
 def undo(session: Session, who: HasRole) -> Decision:
     """Revert who's own last decision that is not undone yet, and lease its item back to them
-    so it is what they see next."""
+    so it is what they see next. When it was part of a bulk decision, the whole group goes."""
     require(who, Permission.DECIDE)
     curator = who.name
     last = session.scalar(
@@ -348,9 +364,14 @@ def undo(session: Session, who: HasRole) -> Decision:
     if last is None:
         raise QueueError(f"nothing to undo: {curator} has no decision that is not undone")
     now = utcnow()
-    session.execute(update(Decision).where(Decision.id == last.id).values(undone_at=now))
+    together = Decision.id == last.id
+    if last.group_id:  # a bulk decision is undone as the one action it was
+        together = (Decision.group_id == last.group_id) & (Decision.curator == curator) \
+            & Decision.undone_at.is_(None)
+    session.execute(update(Decision).where(together).values(undone_at=now))
     session.execute(delete(Lease).where(Lease.curator == curator, Lease.item_id != last.item_id))
     _claim(session, last.item_id, curator, now)
     session.refresh(last)
-    record(session, curator, AuditAction.UNDO, f"item:{last.item_id}", {"decision": last.id} | origin(who))
+    record(session, curator, AuditAction.UNDO, f"item:{last.item_id}",
+           {"decision": last.id, "group": last.group_id} | origin(who))
     return last

@@ -17,7 +17,7 @@ from curation.settings import get_settings
 from db.models import LLMBatch, ModelVersion, Score, ScoringRun
 from db.session import session_scope
 from models.training import train
-from tests.factories import labelled_rows, run_cli, write_jsonl
+from tests.factories import labelled_rows, make_row, run_cli, write_jsonl
 from tests.integration.test_llm_reasoning import TEXT, add_item, assessments, stub, verdict  # noqa: F401
 from tests.llm_stub import StubLLM, reply, tool
 from tests.model_fixtures import small_model_settings, tiny_modernbert  # noqa: F401
@@ -237,16 +237,18 @@ def test_new_items_the_model_is_unsure_of_are_assessed_right_after_scoring(
 ) -> None:
     with session_scope() as session:
         import_file(session, write_jsonl(tmp_path / "rows.jsonl", labelled_rows(6, 6)))
-    train(base_model=tiny_modernbert, promote=True)
+    train(base_model=tiny_modernbert, promote=True)  # the promotion scores these twelve
+    with session_scope() as session:  # new items arrive after it
+        import_file(session, write_jsonl(tmp_path / "new.jsonl", [make_row(n, None) for n in range(900, 905)]))
     _auto_env(monkeypatch)
     monkeypatch.setenv("CURATION_LLM_AUTO_BAND", "0.5")  # a random tiny model: take every score
     monkeypatch.setenv("CURATION_LLM_AUTO_DAILY_USD", "0.003")
     get_settings.cache_clear()
     stub.respond = lambda body: reply("", verdict())
     result = score_new_items()
-    assert result["scored"] == 12 and result["llm_auto"]["assessed"] == 3  # the cap: three calls
+    assert result["scored"] == 5 and result["llm_auto"]["assessed"] == 3  # the cap: three calls
     assert {r.trigger for r in assessments()} == {LLMTrigger.AUTO}
     with session_scope() as session:
-        run = session.scalars(select(ScoringRun)).one()
-    assert (run.items, run.device) == (12, "cpu") and run.seconds > 0
+        run = session.scalars(select(ScoringRun).order_by(ScoringRun.id.desc())).first()
+    assert (run.items, run.device) == (5, "cpu") and run.seconds > 0
 

@@ -17,7 +17,8 @@ def test_errors_page_empty_state_then_relabel_a_false_positive(open_page) -> Non
         decide(session, Actor("ann", Role.CURATOR), item, "reject")
     app.run()
     assert app.subheader[0].value.endswith(": 1")
-    app.button(key=f"relabel-False-{item}").click().run()
+    assert list(app.dataframe[0].value["id"]) == [item]
+    app.button(key="relabel-false_positive").click().run()
     with session_scope() as session:
         labels = session.execute(select(Decision.label, Decision.curator).order_by(Decision.id)).all()
     assert labels == [("reject", "ann"), ("accept", "local")]

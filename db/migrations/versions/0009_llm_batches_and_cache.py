@@ -6,14 +6,14 @@ worker resumes it; llm_spend is the daily ledger of automatic assessments shared
 scoring_runs keeps the measured seconds of each scoring pass for the classifier's cost.
 
 Revision ID: 0009_llm_batches_and_cache
-Revises: 0007_add_embeddings
+Revises: 0008_add_search_and_near_duplicates
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = '0009_llm_batches_and_cache'
-down_revision = '0007_add_embeddings'
+down_revision = '0008_add_search_and_near_duplicates'
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,198 @@
+"""Page settle times at scale: `python bench/pages.py [--items 100000] [--labels 5000] [--runs 3]`.
+
+Fills a SQLite database with N items and scores (bench/queue.py's builder), L curator labels
+and L LLM verdicts, starts the real app under `streamlit run`, and opens every page in headless
+Chromium. A page has settled when Streamlit reports the script run finished
+(data-test-script-state="notRunning" on stApp) with the page's title drawn. Prints the median of
+--runs loads per page. `--old REV` also times the pages of an older commit (a git worktree of
+REV sharing the same database) in the same run, for the before/after ratio."""
+
+import argparse
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path[0] = str(REPO)  # bench/queue.py would shadow the stdlib queue
+
+from sqlalchemy import insert, select  # noqa: E402
+
+from db.models import Decision, Item, LLMAssessment  # noqa: E402
+from db.session import session_scope  # noqa: E402
+
+PAGES = ["queue", "items", "sources", "model", "errors", "compare", "activity", "users", "audit"]
+CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
+
+
+def fill(items: int, labels: int) -> None:
+    """Items with scores, then labels and LLM verdicts on a random sample of them."""
+    from bench.queue import fill as fill_items_and_scores, use_database
+
+    use_database(os.environ["CURATION_DATABASE_URL"])
+    fill_items_and_scores(items)
+    rng = random.Random(labels)
+    with session_scope() as session:
+        ids = rng.sample(list(session.scalars(select(Item.id))), labels)
+        session.execute(insert(Decision), [
+            {"item_id": i, "label": rng.choice(["accept", "reject"]), "curator": rng.choice(["ann", "bob"]),
+             "seconds_spent": rng.uniform(2, 60)} for i in ids])
+        session.execute(insert(LLMAssessment), [
+            {"item_id": i, "provider": "bench", "model": "bench", "prompt_version": "v1",
+             "verdict": rng.choice(["accept", "reject"]), "confidence": rng.random(), "steps": [],
+             "evidence": [], "cost_usd": 0.001, "latency_ms": rng.uniform(500, 3000),
+             "tokens_in": 1000, "tokens_out": 100} for i in ids])
+
+
+def older_schema_copy(folder: Path, revision: str) -> str:
+    """A copy of the bench database migrated down to an older commit's schema revision."""
+    import shutil
+
+    from alembic import command
+
+    from db.migrate import _config
+    from db.session import get_engine
+
+    raw = get_engine().raw_connection()  # outside a transaction: fold the WAL into the file
+    try:
+        raw.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        raw.close()
+    get_engine().dispose()
+    shutil.copy(folder / "pages.db", folder / "old.db")
+    url = f"sqlite:///{folder}/old.db"
+    config = _config()
+    with get_engine(url).begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, revision)
+    return url
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def serve(folder: Path, database_url: str) -> tuple[subprocess.Popen, str]:
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.address", "127.0.0.1",
+         "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false"],
+        cwd=folder, env=os.environ | {"CURATION_DATABASE_URL": database_url}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    for line in proc.stdout:
+        if "URL:" in line:
+            break
+    return proc, f"http://127.0.0.1:{port}"
+
+
+def browser():  # type: ignore[no-untyped-def]
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--no-first-run", "--window-size=1400,1000"):
+        options.add_argument(flag)
+    return webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+
+
+SETTLED = """const app = document.querySelector('[data-testid="stApp"]');
+if (!app || app.dataset.testScriptState !== 'notRunning' || !document.querySelector('h1')) return -1;
+return document.getElementsByTagName('*').length;"""
+
+
+def settle_seconds(driver, url: str, timeout: float = 120.0) -> float:  # type: ignore[no-untyped-def]
+    """Seconds until the script run has finished and the page stops changing (same element
+    count over three polls 100 ms apart), so drawing in the browser counts too."""
+    driver.get("about:blank")
+    started = time.perf_counter()
+    driver.get(url)
+    last, stable, settled_at = -1, 0, None
+    while time.perf_counter() - started < timeout:
+        count = driver.execute_script(SETTLED)
+        if count >= 0 and count == last:
+            stable += 1
+        else:
+            stable, settled_at = 0, time.perf_counter()
+        if stable == 3:
+            return settled_at - started
+        last = count
+        time.sleep(0.1)
+    return float("inf")
+
+
+def time_pages(servers: dict[str, str], runs: int) -> dict[str, dict[str, float]]:
+    """Median settle time per server and page, loads alternating between the servers so load
+    from elsewhere on the machine falls on both alike."""
+    driver = browser()
+    try:
+        for base in servers.values():
+            settle_seconds(driver, base)  # warm up: engine, imports, schema check
+        times: dict[str, dict[str, float]] = {name: {} for name in servers}
+        for page in PAGES:
+            samples: dict[str, list[float]] = {name: [] for name in servers}
+            for _ in range(runs):
+                for name, base in servers.items():
+                    samples[name].append(settle_seconds(driver, f"{base}/{page}"))
+            for name in servers:
+                times[name][page] = statistics.median(samples[name])
+            print(" ".join(f"{name} {page}: {times[name][page]:.2f} s" for name in servers),
+                  file=sys.stderr, flush=True)
+        return times
+    finally:
+        driver.quit()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--items", type=int, default=100_000)
+    parser.add_argument("--labels", type=int, default=5_000)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--old", help="an older commit whose pages to time on the same data")
+    parser.add_argument("--old-revision", default="0005_add_jobs_retry_of",
+                        help="the schema revision of that commit; a copy of the data is migrated down to it")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        os.environ["CURATION_HOME"] = tmp
+        os.environ["CURATION_DATABASE_URL"] = f"sqlite:///{tmp}/pages.db"
+        started = time.perf_counter()
+        fill(args.items, args.labels)
+        print(f"filled {args.items:,} items, {args.labels:,} labels in {time.perf_counter() - started:.0f} s",
+              file=sys.stderr)
+        folders = {"ours": (REPO, os.environ["CURATION_DATABASE_URL"])}
+        tree = Path(tmp) / "old"
+        if args.old:
+            old_url = older_schema_copy(Path(tmp), args.old_revision)
+            subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", str(tree), args.old],
+                           check=True, capture_output=True)
+            (tree / ".venv").symlink_to(REPO / ".venv")
+            folders["old"] = (tree, old_url)
+        procs, servers = [], {}
+        try:
+            for name, (folder, url) in folders.items():
+                proc, servers[name] = serve(folder, url)
+                procs.append(proc)
+            times = time_pages(servers, args.runs)
+        finally:
+            for proc in procs:
+                proc.terminate()
+                proc.wait(timeout=30)
+            if args.old:
+                subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(tree)], check=True)
+        ours, old = times["ours"], times.get("old", {})
+        for page in PAGES:
+            line = f"{page:>9}: ours {ours[page]:6.2f} s"
+            if page in old:
+                line += f" | old {old[page]:6.2f} s, ratio {old[page] / ours[page]:.1f}x"
+            print(line + ("" if ours[page] < 2 else "  <- over 2 s"))
+
+
+if __name__ == "__main__":
+    main()
