@@ -31,6 +31,7 @@ class Role(StrEnum):
     """What a user may do; curation/permissions.py maps each role to its permissions."""
 
     ADMIN = "admin"
+    LEAD = "lead"  # a curator who also settles items two curators disagreed on
     CURATOR = "curator"
     VIEWER = "viewer"
 
@@ -48,6 +49,7 @@ class Permission(StrEnum):
     PROMOTE = "promote a model version"
     ROLLBACK = "roll back to an earlier model version"
     VIEW_AUDIT = "read and export the audit log"
+    ADJUDICATE = "settle items two curators disagreed on"
 
 
 class AuditAction(StrEnum):
@@ -66,6 +68,7 @@ class AuditAction(StrEnum):
     ROLLBACK = "rollback"
     ADD_SOURCES = "sources.add"
     SETTINGS = "settings.change"
+    ADJUDICATE = "adjudicate"
 
 
 class JobKind(StrEnum):

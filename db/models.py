@@ -19,6 +19,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
     func,
     literal_column,
 )
@@ -109,6 +110,10 @@ class Decision(Base):
     llm_verdict: Mapped[str | None] = mapped_column(String(32))
     note: Mapped[str | None] = mapped_column(Text)
     undone_at: Mapped[datetime | None]
+    # Team curation: the guideline the decision was made under (task.guideline_version), and
+    # whether it is a lead's final word on an item two curators disagreed on.
+    guideline_version: Mapped[str | None] = mapped_column(String(16))
+    adjudicated: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class ModelVersion(Base):
