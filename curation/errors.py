@@ -85,3 +85,7 @@ class LLMCallError(CurationError):
 
 class BudgetExceeded(CurationError):
     """The run's spending cap is reached; no further call is started."""
+
+
+class AdjudicationError(CurationError):
+    """An adjudication that cannot be made: no such item, not disputed, or an unknown label."""
