@@ -4,11 +4,12 @@ import json
 
 import streamlit as st
 
-from curation.accounts.auth import TOKEN_KEY, current_actor
+from curation.accounts.auth import COOKIE_NAME, TOKEN_KEY, current_actor
 from curation.accounts.permissions import Actor
 from curation.display.highlight import find_spans, highlighted_html
 from curation.display.safe_text import md
 from curation.jobs.store import is_live, job_summary, list_jobs
+from curation.settings import get_settings
 from db.session import session_scope
 
 DOCUMENT_CSS = """<style>
@@ -34,6 +35,28 @@ win.__curationShortcuts = (e) => {
 };
 doc.addEventListener('keydown', win.__curationShortcuts);
 </script>"""
+
+
+# The login cookie is written by a same-origin script: Streamlit reads cookies
+# (st.context.cookies) but has no call to set one, and a script of ours needs no third-party
+# component. SameSite=Strict keeps other sites from sending it; Secure whenever served over https.
+# It holds only the random token, whose hash the server checks on every run.
+COOKIE_JS = """<script>
+const secure = window.parent.location.protocol === 'https:' ? '; Secure' : '';
+window.parent.document.cookie = %s + '=' + %s + '; Path=/; Max-Age=%d; SameSite=Strict' + secure;
+</script>"""
+
+
+def remember_login(token: str) -> None:
+    """Keep the login in a cookie for CURATION_SESSION_HOURS, so a reload, a new tab or a browser
+    restart finds it (app.py reads it back through st.context.cookies)."""
+    max_age = int(get_settings().session_hours * 3600)
+    st.iframe(COOKIE_JS % (json.dumps(COOKIE_NAME), json.dumps(token), max_age), height=1)
+
+
+def forget_login() -> None:
+    """Delete the login cookie (after a logout, or when its login has ended)."""
+    st.iframe(COOKIE_JS % (json.dumps(COOKIE_NAME), '""', 0), height=1)
 
 
 def keyboard_shortcuts(keys_to_buttons: dict[str, str]) -> None:

@@ -21,7 +21,7 @@ show_flash()
 def _relabel(item_id: int, label: str) -> None:
     try:
         with session_scope() as session:
-            relabel(session, user, item_id, label)
+            relabel(session, current_user(), item_id, label)
         flash(f"item {item_id} relabelled {label}")
     except CurationError as exc:
         flash(f"error: {exc}")

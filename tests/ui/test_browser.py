@@ -16,6 +16,7 @@ from db.models import Decision
 from db.session import session_scope
 from tests.factories import REPO, add_items
 
+PASSWORD = "correct horse battery"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 pytestmark = pytest.mark.skipif(
@@ -33,6 +34,26 @@ def _free_port() -> int:
 @pytest.fixture
 def served_app(home: Path) -> Iterator[str]:
     """The real app under `streamlit run`, on a free loopback port, with its own SQLite database."""
+    yield from _serve()
+
+
+@pytest.fixture
+def served_app_with_accounts(home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """The app with accounts on and one curator, ann."""
+    from curation.accounts.permissions import LOCAL_ADMIN
+    from curation.accounts.users import add_user
+    from curation.settings import get_settings
+    from db.migrate import upgrade
+
+    monkeypatch.setenv("CURATION_AUTH", "1")
+    get_settings.cache_clear()
+    upgrade()
+    with session_scope() as session:
+        add_user(session, LOCAL_ADMIN, "ann", "curator", PASSWORD)
+    yield from _serve()
+
+
+def _serve() -> Iterator[str]:
     from db.migrate import upgrade
 
     upgrade()
@@ -126,3 +147,64 @@ def test_hostile_title_and_text_render_as_inert_text_in_a_real_browser(served_ap
         jsLinks: document.querySelectorAll('a[href^="javascript"]').length,
         scripts: [...document.querySelectorAll('.doc script, h3 script')].length}""")
     assert found == {"pwned": None, "images": [], "jsLinks": 0, "scripts": 0}
+
+
+def test_a_login_survives_reload_and_new_tab_and_ends_everywhere_at_logout(
+        served_app_with_accounts: str, browser) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as seen
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from db.models import LoginSession
+
+    with session_scope() as session:
+        add_items(session, 2)
+    wait = WebDriverWait(browser, 60)
+
+    def body_says(text: str) -> None:
+        wait.until(seen.text_to_be_present_in_element((By.TAG_NAME, "body"), text))
+
+    def log_in() -> None:
+        body_says("User name")
+        browser.find_element(By.CSS_SELECTOR, 'input[aria-label="User name"]').send_keys("ann")
+        browser.find_element(By.CSS_SELECTOR, 'input[aria-label="Password"]').send_keys(PASSWORD)
+        browser.find_element(By.XPATH, '//button[.//p[text()="Log in"]]').click()
+        body_says("Logged in as")
+        wait.until(lambda d: d.get_cookie("curation_login"))
+
+    def on_login_page() -> None:
+        wait.until(seen.presence_of_element_located((By.CSS_SELECTOR, 'input[aria-label="Password"]')))
+        assert "Logged in as" not in browser.find_element(By.TAG_NAME, "body").text
+
+    browser.get(served_app_with_accounts)
+    log_in()
+    cookie = browser.get_cookie("curation_login")
+    assert cookie["sameSite"] == "Strict" and len(cookie["value"]) >= 40
+    with session_scope() as session:  # the database keeps only the token's hash
+        assert cookie["value"] not in {s.token_hash for s in session.query(LoginSession)}
+    browser.refresh()
+    body_says("Logged in as")
+    body_says("Post 1")
+    first = browser.current_window_handle
+    browser.switch_to.new_window("tab")
+    browser.get(served_app_with_accounts)
+    body_says("Logged in as")
+    browser.find_element(By.XPATH, '//button[.//p[text()="Log out"]]').click()
+    on_login_page()
+    browser.switch_to.window(first)  # its next action finds the login gone, and records nothing
+    wait.until(lambda d: d.execute_script("return !!window.__curationShortcuts"))
+    browser.find_element(By.TAG_NAME, "body").send_keys("a")
+    on_login_page()
+    with session_scope() as session:
+        assert session.query(Decision).count() == 0
+
+    log_in()  # an expired login gets the login page on the next reload
+    with session_scope() as session:
+        for login in session.query(LoginSession):
+            login.expires_at = login.created_at
+    browser.refresh()
+    on_login_page()
+    browser.delete_all_cookies()  # so does a forged cookie
+    browser.add_cookie({"name": "curation_login", "value": "forged-" + "x" * 40, "path": "/"})
+    browser.refresh()
+    on_login_page()
