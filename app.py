@@ -56,6 +56,7 @@ PAGES = [
     (st.Page("pages/errors.py", title="Errors", icon=":material/rule:"), Permission.VIEW),
     (st.Page("pages/compare.py", title="Compare", icon=":material/compare_arrows:"), Permission.VIEW),
     (st.Page("pages/activity.py", title="Activity", icon=":material/insights:"), Permission.VIEW),
+    (st.Page("pages/adjudicate.py", title="Adjudicate", icon=":material/gavel:"), Permission.ADJUDICATE),
     (st.Page("pages/users.py", title="Users", icon=":material/group:"), Permission.MANAGE_USERS),
     (st.Page("pages/audit.py", title="Audit log", icon=":material/history:"), Permission.VIEW_AUDIT),
 ]

@@ -164,11 +164,14 @@ def test_a_login_survives_reload_and_new_tab_and_ends_everywhere_at_logout(
     def body_says(text: str) -> None:
         wait.until(seen.text_to_be_present_in_element((By.TAG_NAME, "body"), text))
 
+    def click(label: str) -> None:
+        wait.until(seen.element_to_be_clickable((By.XPATH, f'//button[.//p[text()="{label}"]]'))).click()
+
     def log_in() -> None:
         body_says("User name")
         browser.find_element(By.CSS_SELECTOR, 'input[aria-label="User name"]').send_keys("ann")
         browser.find_element(By.CSS_SELECTOR, 'input[aria-label="Password"]').send_keys(PASSWORD)
-        browser.find_element(By.XPATH, '//button[.//p[text()="Log in"]]').click()
+        click("Log in")
         body_says("Logged in as")
         wait.until(lambda d: d.get_cookie("curation_login"))
 
@@ -189,7 +192,7 @@ def test_a_login_survives_reload_and_new_tab_and_ends_everywhere_at_logout(
     browser.switch_to.new_window("tab")
     browser.get(served_app_with_accounts)
     body_says("Logged in as")
-    browser.find_element(By.XPATH, '//button[.//p[text()="Log out"]]').click()
+    click("Log out")
     on_login_page()
     browser.switch_to.window(first)  # its next action finds the login gone, and records nothing
     wait.until(lambda d: d.execute_script("return !!window.__curationShortcuts"))
