@@ -22,16 +22,36 @@ DOCUMENT_CSS = """<style>
 # Keys trigger the button whose widget key is given, except while typing in a field, so a note
 # with an "a" in it does not accept the item. Streamlit may remount this iframe on a rerun, and a
 # listener dies with the iframe that made it, so every load replaces the previous listener.
+# No press is lost or doubled: where the page draws a run marker (run_marker(), last in what a
+# press redraws), a press waits until the run it started has drawn all of the next item, and
+# only then clicks; so quick presses apply in order, each to the item then on screen.
 SHORTCUT_JS = """<script>
 const doc = window.parent.document, win = window.parent, keys = %s;
 if (win.__curationShortcuts) doc.removeEventListener('keydown', win.__curationShortcuts);
+win.__curationPresses = win.__curationPresses || [];
+const marker = () => {
+  const m = doc.querySelector('.curation-run');
+  return m && !m.closest('[data-stale="true"]') ? m.dataset.run : null;
+};
+const drain = () => {
+  while (win.__curationPresses.length) {
+    const run = marker();
+    if (doc.querySelector('.curation-run') && (run === null || run === win.__curationClickedRun)) {
+      return setTimeout(drain, 10);  // the last click's run has not drawn everything yet
+    }
+    const button = doc.querySelector('.st-key-' + win.__curationPresses.shift() + ' button');
+    if (button && !button.disabled) { win.__curationClickedRun = run; button.click(); }
+  }
+};
 win.__curationShortcuts = (e) => {
   const t = e.target;
   if (e.ctrlKey || e.metaKey || e.altKey || t.isContentEditable ||
       ['INPUT', 'TEXTAREA', 'SELECT'].includes(t.tagName)) return;
   const key = keys[e.key.toLowerCase()];
-  const button = key && doc.querySelector('.st-key-' + key + ' button');
-  if (button && !button.disabled) { e.preventDefault(); button.click(); }
+  if (!key) return;
+  e.preventDefault();
+  win.__curationPresses.push(key);
+  drain();
 };
 doc.addEventListener('keydown', win.__curationShortcuts);
 </script>"""
@@ -62,6 +82,13 @@ def forget_login() -> None:
 def keyboard_shortcuts(keys_to_buttons: dict[str, str]) -> None:
     """Bind single keys to buttons by their widget key."""
     st.iframe(SHORTCUT_JS % json.dumps(keys_to_buttons), height=1)
+
+
+def run_marker() -> None:
+    """Mark the end of what a key press redraws, with a number new on every run, so the
+    shortcut listener knows when the next item is fully on screen (see SHORTCUT_JS)."""
+    run = st.session_state["shortcut_run"] = st.session_state.get("shortcut_run", 0) + 1
+    st.html(f'<span class="curation-run" data-run="{run}"></span>')
 
 
 def current_user() -> Actor:

@@ -12,7 +12,14 @@ from curation.errors import CurationError, NotLoggedIn
 from curation.task import get_task
 from curation.triage.queue import RETRAIN_JOB, QueueFilter, decide, next_item, undo
 from db.session import session_scope
-from pages.common import current_user, flash, keyboard_shortcuts, show_document, show_flash
+from pages.common import (
+    current_user,
+    flash,
+    keyboard_shortcuts,
+    run_marker,
+    show_document,
+    show_flash,
+)
 
 SHORTCUTS = {"a": "accept", "r": "reject", "s": "skip", "u": "undo"}
 task = get_task()
@@ -60,6 +67,7 @@ def _triage() -> None:
         st.info("Nothing left to curate with these filters. Add sources, import a file, or change "
                 "the filters in the sidebar.")
         st.button("Undo my last decision (u)", key="undo", on_click=_undo)
+        run_marker()
         return
 
     st.subheader(md_line(item.title or item.url or f"Item {item.id}"), anchor=False)
@@ -98,6 +106,7 @@ def _triage() -> None:
         bottom[1].button("Undo (u)", key="undo", on_click=_undo, use_container_width=True)
     with left:
         show_document(item.text, item.passage, item.llm_evidence)
+    run_marker()  # last: a key press waits for it, so it lands on this item, fully drawn
 
 
 st.title(f"Queue · {task.question}")
