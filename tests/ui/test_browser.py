@@ -74,8 +74,8 @@ def _serve() -> Iterator[str]:
         proc.wait(timeout=30)
 
 
-@pytest.fixture
-def browser() -> Iterator["object"]:
+def _chrome(profile: Path | None = None):
+    """Headless Chromium; with a profile folder, its cookies outlive the browser like a user's."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -85,7 +85,14 @@ def browser() -> Iterator["object"]:
                  "--disable-background-networking", "--disable-component-update", "--no-first-run",
                  "--disable-sync", "--window-size=1400,1000"):
         options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    if profile:
+        options.add_argument(f"--user-data-dir={profile}")
+    return webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+
+
+@pytest.fixture
+def browser() -> Iterator["object"]:
+    driver = _chrome()
     try:
         yield driver
     finally:
@@ -231,3 +238,25 @@ def test_quick_presses_are_neither_lost_nor_doubled_in_a_real_browser(served_app
         decisions = session.execute(select(Decision.item_id, Decision.label).order_by(Decision.id)).all()
     assert decisions == [(ids[5], "accept"), (ids[4], "accept"), (ids[3], "accept"),
                          (ids[2], "reject"), (ids[1], "accept")]
+
+
+def test_a_login_survives_a_browser_restart(served_app_with_accounts: str, tmp_path: Path) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as seen
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    profile = tmp_path / "profile"
+    for restart in (False, True):
+        driver = _chrome(profile)
+        try:
+            wait = WebDriverWait(driver, 60)
+            driver.get(served_app_with_accounts)
+            if not restart:
+                wait.until(seen.presence_of_element_located((By.CSS_SELECTOR, 'input[aria-label="Password"]')))
+                driver.find_element(By.CSS_SELECTOR, 'input[aria-label="User name"]').send_keys("ann")
+                driver.find_element(By.CSS_SELECTOR, 'input[aria-label="Password"]').send_keys(PASSWORD)
+                wait.until(seen.element_to_be_clickable((By.XPATH, '//button[.//p[text()="Log in"]]'))).click()
+                wait.until(lambda d: d.get_cookie("curation_login"))
+            wait.until(seen.text_to_be_present_in_element((By.TAG_NAME, "body"), "Logged in as"))
+        finally:
+            driver.quit()
