@@ -34,6 +34,7 @@ from db.session import get_engine, session_scope  # noqa: E402
 PREVIOUS = "b583236"  # the commit whose Queue page reran whole on every press
 PRESSES = 100
 LOST_AFTER_S = 20.0
+SETTLE_S = 0.3  # pause after the page settles, before the next press
 # Records the moment of the key press (capture phase, before the app's own listener) and the
 # moment the next title shows, by a MutationObserver on the page.
 TIMING_JS = """
@@ -170,7 +171,10 @@ def press_times(url: str, presses: int) -> tuple[list[float], int]:
                 time.sleep(0.005)
             else:
                 lost += 1
-            wait.until(lambda d: d.execute_script("return !!window.__curationShortcuts"))
+            # A person presses about once a second: let the page settle before the next press.
+            wait.until(lambda d: d.execute_script(
+                "return !!window.__curationShortcuts && !document.querySelector('[data-stale=\"true\"]')"))
+            time.sleep(SETTLE_S)
         return times, lost
     finally:
         driver.quit()
