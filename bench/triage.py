@@ -4,9 +4,8 @@ Builds a SQLite database of ITEMS scored items (bench/queue.py's builder) with L
 decided, serves the app, and presses "a" PRESSES times in headless Chromium, timing each press
 from the keydown to the next item's title on screen. It runs the Queue page of this checkout
 (only the triage fragment reruns) and, in the same run, the Queue page as it was before the
-fragment (PREVIOUS, every press reruns the whole page), and a bare fragment with a title and a
-button (the floor: Streamlit and the browser alone), and prints p50/p99/max and lost presses (no
-new title within LOST_AFTER_S) for each, and the ratio. Needs Debian's chromium and
+fragment (PREVIOUS, every press reruns the whole page), and prints p50/p99/max and lost presses
+(no new title within LOST_AFTER_S) for both, and the ratio. Needs Debian's chromium and
 chromium-driver."""
 
 import argparse
@@ -105,31 +104,6 @@ def previous_app(tmp: Path) -> Path:
     return folder
 
 
-FLOOR_APP = """import json
-import streamlit as st
-from pages.common import SHORTCUT_JS
-
-@st.fragment
-def _item() -> None:
-    n = st.session_state.setdefault("n", 0)
-    st.subheader(f"Item {n}")
-    st.button("Accept", key="accept", on_click=lambda: st.session_state.update(n=n + 1))
-    st.html(f'<span class="curation-run" data-run="{n}"></span>')
-
-_item()
-st.iframe(SHORTCUT_JS % json.dumps({"a": "accept"}), height=1)
-"""
-
-
-def floor_app(tmp: Path) -> Path:
-    """A fragment with a title and one button, no database: what Streamlit and the browser
-    themselves cost per press on this machine."""
-    folder = tmp / "floor"
-    folder.mkdir()
-    (folder / "app.py").write_text(FLOOR_APP)
-    return folder
-
-
 def browser():
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
@@ -200,16 +174,14 @@ def main() -> None:
         os.environ["CURATION_HOME"] = str(tmp)
         os.environ.pop("CURATION_AUTH", None)
         results = {}
-        apps = (("fragment (this checkout)", REPO), ("full rerun (previous)", previous_app(tmp)),
-                ("floor (title + button)", floor_app(tmp)))
+        apps = (("fragment (this checkout)", REPO), ("full rerun (previous)", previous_app(tmp)))
         for name, folder in apps:
-            if folder.name != "floor":  # the floor needs no data
-                os.environ["CURATION_DATABASE_URL"] = f"sqlite:///{tmp}/{len(results)}.db"
-                build(args.items, args.labelled)
+            os.environ["CURATION_DATABASE_URL"] = f"sqlite:///{tmp}/{len(results)}.db"
+            build(args.items, args.labelled)
             with serve(folder) as url:
                 results[name] = press_times(url, args.presses)
         print(f"{args.items:,} items, {args.labelled:,} labelled, {args.presses} presses of 'a':")
-        ours, theirs, _ = (report(name, *result) for name, result in results.items())
+        ours, theirs = (report(name, *result) for name, result in results.items())
         print(f"p50 ratio full rerun / fragment: {theirs / ours:.1f}x")
 
 

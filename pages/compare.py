@@ -20,7 +20,8 @@ show_flash()
 
 def _reason() -> None:
     try:
-        job, created = submit_as(current_user(), JobKind.REASON, {"limit": int(st.session_state["reason_limit"])})
+        limit = int(st.session_state["reason_limit"])
+        job, created = submit_as(current_user(), JobKind.REASON, {"limit": limit})
         flash(f"LLM assessments running as job #{job.id}" if created else f"job #{job.id} is already running")
     except CurationError as exc:
         flash(f"error: {exc}")

@@ -38,7 +38,8 @@ def _add() -> None:
 
 def _change_role() -> None:
     state = st.session_state
-    _apply(lambda s, who: set_role(s, who, state.pick, state.pick_role), f"{state.pick} is now {state.pick_role}")
+    _apply(lambda s, who: set_role(s, who, state.pick, state.pick_role),
+           f"{state.pick} is now {state.pick_role}")
 
 
 def _change_password() -> None:

@@ -53,9 +53,9 @@ def adjudicate(session: Session, who: HasRole, item_id: int, label: str, note: s
         raise AdjudicationError(f"item {item_id} is not disputed (no two curators disagree on it, "
                                 "or a lead settled it already); `python -m curation disputes` lists them")
     shown = _dispute(session, item_id)
-    version_id = active_version_id(session)
+    version_id = active_version_id(session) if shown.score is not None else None
     decision = Decision(item_id=item_id, label=label, curator=who.name, note=note, adjudicated=True,
-                        model_score=shown.score, model_version_id=version_id if shown.score is not None else None,
+                        model_score=shown.score, model_version_id=version_id,
                         llm_verdict=shown.llm_verdict, guideline_version=get_task().guideline_version)
     session.add(decision)
     session.flush()

@@ -252,10 +252,12 @@ def test_a_login_survives_a_browser_restart(served_app_with_accounts: str, tmp_p
             wait = WebDriverWait(driver, 60)
             driver.get(served_app_with_accounts)
             if not restart:
-                wait.until(seen.presence_of_element_located((By.CSS_SELECTOR, 'input[aria-label="Password"]')))
+                password = wait.until(seen.presence_of_element_located(
+                    (By.CSS_SELECTOR, 'input[aria-label="Password"]')))
                 driver.find_element(By.CSS_SELECTOR, 'input[aria-label="User name"]').send_keys("ann")
-                driver.find_element(By.CSS_SELECTOR, 'input[aria-label="Password"]').send_keys(PASSWORD)
-                wait.until(seen.element_to_be_clickable((By.XPATH, '//button[.//p[text()="Log in"]]'))).click()
+                password.send_keys(PASSWORD)
+                wait.until(seen.element_to_be_clickable(
+                    (By.XPATH, '//button[.//p[text()="Log in"]]'))).click()
                 wait.until(lambda d: d.get_cookie("curation_login"))
             wait.until(seen.text_to_be_present_in_element((By.TAG_NAME, "body"), "Logged in as"))
         finally:
