@@ -163,6 +163,32 @@ def test_adjudicating_an_undisputed_item_or_with_a_bad_label_is_refused_and_writ
     assert code == 1 and "not disputed" in out["error"]
 
 
+def test_the_cli_lists_disputes_and_settles_one(db_url: str, half_overlap: None) -> None:
+    with session_scope() as session:
+        ids = add_items(session, 10)
+    item = next(i for i in ids if is_overlap_item(i))
+    _decide(item, "accept", "ann", note="production at Acme")
+    _decide(item, "reject", "bob")
+    code, out, _ = run_cli("disputes")
+    assert code == 0 and [d["item_id"] for d in out["disputes"]] == [item]
+    assert [(d["curator"], d["label"], d["note"]) for d in out["disputes"][0]["decisions"]] == [
+        ("ann", "accept", "production at Acme"), ("bob", "reject", None)]
+    code, out, _ = run_cli("adjudicate", str(item), "accept", "--lead", "lee", "--note", "it is")
+    assert code == 0 and out["label"] == "accept" and _labels()[item] == "accept"
+    assert run_cli("disputes")[1] == {"disputes": []}
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_every_role_may_read_agreement_and_an_unknown_one_may_not(db_url: str, role: Role) -> None:
+    from curation.triage.agreement import curator_agreement
+
+    with session_scope() as session:
+        report = curator_agreement(session, Actor("pat", role))
+        assert report["overall"] == {"n": 0, "percent": None, "kappa": None}
+        with pytest.raises(PermissionDenied):
+            curator_agreement(session, Actor("pat", "root"))
+
+
 def test_agreement_from_the_cli_per_pair_overall_and_per_curator(db_url: str, half_overlap: None) -> None:
     with session_scope() as session:
         ids = add_items(session, 40)
