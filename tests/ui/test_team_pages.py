@@ -3,6 +3,7 @@ Queue."""
 
 import pytest
 from sqlalchemy import select
+from streamlit import config
 from streamlit.testing.v1 import AppTest
 
 from curation.accounts.auth import TOKEN_KEY, log_in
@@ -71,9 +72,13 @@ def test_the_queue_shows_the_guideline_and_the_keys(open_page) -> None:
 @pytest.mark.parametrize("role, sees", [(Role.LEAD, True), (Role.ADMIN, True),
                                         (Role.CURATOR, False), (Role.VIEWER, False)])
 def test_only_leads_and_admins_get_the_adjudicate_page(
-        dispute: int, monkeypatch: pytest.MonkeyPatch, role: Role, sees: bool) -> None:
+        dispute: int, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest, role: Role,
+        sees: bool) -> None:
     monkeypatch.setenv("CURATION_AUTH", "1")
     get_settings.cache_clear()
+    # app.py hides error details with accounts on; put the global option back for later tests.
+    details = config.get_option("client.showErrorDetails")
+    request.addfinalizer(lambda: config.set_option("client.showErrorDetails", details))
     with session_scope() as session:
         add_user(session, LOCAL_ADMIN, "pat", role, PASSWORD)
     token = log_in("pat", PASSWORD)
