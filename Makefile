@@ -26,7 +26,7 @@ run: $(STAMP)
 	$(PY) -m curation serve-check --host $(HOST)
 	$(PY) -m curation worker & worker=$$!; \
 	$(PY) -m streamlit run app.py --server.address $(HOST) --server.port $(PORT) \
-		--server.headless true --browser.gatherUsageStats false & app=$$!; \
+		--server.headless true --server.fileWatcherType none --browser.gatherUsageStats false & app=$$!; \
 	trap 'kill -TERM $$app $$worker 2>/dev/null; wait' EXIT INT TERM; \
 	wait $$app
 

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from curation.accounts.auth import TOKEN_KEY, current_actor, log_out
+from curation.accounts.auth import COOKIE_NAME, TOKEN_KEY, current_actor, log_out
 from curation.accounts.binding import check_bind_address
 from curation.accounts.permissions import can
 from curation.display.safe_text import md, md_line
@@ -11,6 +11,7 @@ from curation.errors import CurationError, NotLoggedIn
 from curation.redaction import install_log_redaction
 from curation.settings import get_settings
 from db.migrate import upgrade
+from pages.common import forget_login, remember_login
 
 
 @st.cache_resource
@@ -25,14 +26,21 @@ def _log_out() -> None:
 
 
 _start()
-st.set_page_config(page_title="Curation", layout="wide")
+st.set_page_config(page_title="Curation", page_icon=":material/fact_check:", layout="wide")
 settings = get_settings()
 if settings.auth:
     st.set_option("client.showErrorDetails", "type")  # a shared server shows no exception text
+# A new browser session (reload, new tab, restarted browser) starts from the login cookie
+# (read through to_dict(): under AppTest the session's client answers any key with a mock).
+cookie = st.context.cookies.to_dict().get(COOKIE_NAME)
+if cookie and TOKEN_KEY not in st.session_state:
+    st.session_state[TOKEN_KEY] = cookie
 try:
     check_bind_address(st.get_option("server.address"), settings.auth)
     actor = current_actor(st.session_state.get(TOKEN_KEY))
 except NotLoggedIn:
+    if cookie:
+        forget_login()
     st.navigation([st.Page("pages/login.py", title="Log in", icon=":material/login:")]).run()
     st.stop()
 except CurationError as exc:
@@ -48,10 +56,13 @@ PAGES = [
     (st.Page("pages/errors.py", title="Errors", icon=":material/rule:"), Permission.VIEW),
     (st.Page("pages/compare.py", title="Compare", icon=":material/compare_arrows:"), Permission.VIEW),
     (st.Page("pages/activity.py", title="Activity", icon=":material/insights:"), Permission.VIEW),
+    (st.Page("pages/adjudicate.py", title="Adjudicate", icon=":material/gavel:"), Permission.ADJUDICATE),
     (st.Page("pages/users.py", title="Users", icon=":material/group:"), Permission.MANAGE_USERS),
     (st.Page("pages/audit.py", title="Audit log", icon=":material/history:"), Permission.VIEW_AUDIT),
 ]
 if settings.auth:
     st.sidebar.caption(f"Logged in as **{md_line(actor.name)}** ({actor.role})")
     st.sidebar.button("Log out", on_click=_log_out)
+    with st.sidebar:
+        remember_login(st.session_state[TOKEN_KEY])
 st.navigation([page for page, needed in PAGES if can(actor, needed)]).run()

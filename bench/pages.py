@@ -32,7 +32,8 @@ CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 
 def fill(items: int, labels: int) -> None:
     """Items with scores, then labels and LLM verdicts on a random sample of them."""
-    from bench.queue import fill as fill_items_and_scores, use_database
+    from bench.queue import fill as fill_items_and_scores
+    from bench.queue import use_database
 
     use_database(os.environ["CURATION_DATABASE_URL"])
     fill_items_and_scores(items)

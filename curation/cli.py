@@ -430,13 +430,45 @@ def train_curve() -> None:
 
 
 @app.command()
-def agreement() -> None:
+def agreement(
+    curators: Annotated[bool, typer.Option(
+        "--curators", help="Agreement between curators instead: per pair and overall, percent and "
+        "Cohen's kappa on the items both decided; per curator pace and match with the final label.")] = False,
+) -> None:
     """Agreement of LLM, classifier and curator labels; LLM cost and latency per 1,000 items."""
     from curation.llm.report import agreement_report
+    from curation.triage.agreement import curator_agreement
     from db.session import session_scope
 
     with session_scope() as session:
-        emit(agreement_report(session))
+        emit(curator_agreement(session, _cli_actor()) if curators else agreement_report(session))
+
+
+@app.command()
+def disputes(limit: Annotated[int, typer.Option(help="Most items to list.")] = 20) -> None:
+    """Overlap items two curators labelled differently and no lead has settled yet."""
+    from curation.triage.adjudication import list_disputes
+    from db.session import session_scope
+
+    with session_scope() as session:
+        emit({"disputes": [d.as_dict() for d in list_disputes(session, _cli_actor(), limit)]})
+
+
+@app.command()
+def adjudicate(
+    item_id: Annotated[int, typer.Argument(help="A disputed item's id (see `disputes`).")],
+    label: Annotated[str, typer.Argument(help="The final label: one of the task's labels.")],
+    lead: Annotated[str, typer.Option(help="Who settles it; recorded and audited as a lead.")],
+    note: Annotated[str | None, typer.Option(help="Why, kept with the decision.")] = None,
+) -> None:
+    """Settle a disputed item: LEAD's label is final and becomes its training label."""
+    from curation.accounts.permissions import Actor
+    from curation.triage.adjudication import adjudicate as settle
+    from db.session import session_scope
+
+    with session_scope() as session:
+        decision = settle(session, Actor(lead, Role.LEAD), item_id, label, note)
+        emit({"decision_id": decision.id, "item_id": item_id, "label": label, "lead": lead})
 
 
 # Curator power tools (issue 17): search, bulk decisions.

@@ -31,6 +31,7 @@ class Role(StrEnum):
     """What a user may do; curation/permissions.py maps each role to its permissions."""
 
     ADMIN = "admin"
+    LEAD = "lead"  # a curator who also settles items two curators disagreed on
     CURATOR = "curator"
     VIEWER = "viewer"
 
@@ -50,6 +51,7 @@ class Permission(StrEnum):
     VIEW_AUDIT = "read and export the audit log"
     # Job parameters allow_private_hosts, force and base_model (curation/jobs/params.py).
     LIFT_SAFETY = "lift a safety rule or force a promotion"
+    ADJUDICATE = "settle items two curators disagreed on"
 
 
 class AuditAction(StrEnum):
@@ -68,6 +70,7 @@ class AuditAction(StrEnum):
     ROLLBACK = "rollback"
     ADD_SOURCES = "sources.add"
     SETTINGS = "settings.change"
+    ADJUDICATE = "adjudicate"
 
 
 class JobKind(StrEnum):

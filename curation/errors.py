@@ -98,3 +98,7 @@ class SimilarError(CurationError):
 
 class LabelIssueError(CurationError):
     """Label issues cannot be ranked: too few labels, or labels of one kind only."""
+
+
+class AdjudicationError(CurationError):
+    """An adjudication that cannot be made: no such item, not disputed, or an unknown label."""

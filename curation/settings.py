@@ -215,6 +215,13 @@ class Settings(BaseSettings):
         "which a new item is marked a near-duplicate of an earlier one.",
     )
 
+    # Team curation (overlap, agreement, adjudication).
+    overlap: float = Field(
+        0.0, ge=0.0, le=1.0,
+        description="Share of items served to two curators independently, for agreement and "
+        "adjudication; chosen by a stable hash of the item id.",
+    )
+
     @field_validator("llm_base_url", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:

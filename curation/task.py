@@ -1,5 +1,6 @@
 """The labelling task is configuration, not code: research-radar is only the shipped default."""
 
+import hashlib
 import tomllib
 from functools import lru_cache
 from pathlib import Path
@@ -28,6 +29,11 @@ class Task(BaseModel):
     @property
     def labels(self) -> tuple[str, str]:
         return (self.positive_label, self.negative_label)
+
+    @property
+    def guideline_version(self) -> str:
+        """A short hash of the guideline text; each decision keeps the one it was made under."""
+        return hashlib.sha256(self.guideline.strip().encode()).hexdigest()[:12]
 
 
 def load_task(path: Path) -> Task:

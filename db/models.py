@@ -21,6 +21,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
     func,
     literal_column,
 )
@@ -117,6 +118,10 @@ class Decision(Base):
     undone_at: Mapped[datetime | None]
     # Shared by the decisions of one bulk action, so undo reverts them together.
     group_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    # Team curation: the guideline the decision was made under (task.guideline_version), and
+    # whether it is a lead's final word on an item two curators disagreed on.
+    guideline_version: Mapped[str | None] = mapped_column(String(16))
+    adjudicated: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class ModelVersion(Base):

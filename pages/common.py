@@ -4,13 +4,14 @@ import json
 
 import streamlit as st
 
-from curation.accounts.auth import TOKEN_KEY, current_actor
+from curation.accounts.auth import COOKIE_NAME, TOKEN_KEY, current_actor
 from curation.accounts.permissions import Actor, can
 from curation.display.highlight import find_spans, highlighted_html
 from curation.display.safe_text import md, md_line
 from curation.enums import Permission
 from curation.errors import CurationError
 from curation.jobs.store import is_live, job_summary, list_jobs
+from curation.settings import get_settings
 from curation.task import get_task
 from curation.triage.bulk import decide_many
 from curation.triage.similar import similar_items
@@ -28,24 +29,73 @@ DOCUMENT_CSS = """<style>
 # Keys trigger the button whose widget key is given, except while typing in a field, so a note
 # with an "a" in it does not accept the item. Streamlit may remount this iframe on a rerun, and a
 # listener dies with the iframe that made it, so every load replaces the previous listener.
+# No press is lost or doubled: where the page draws a run marker (run_marker(), last in what a
+# press redraws), a press waits until the run it started has drawn all of the next item, and
+# only then clicks; so quick presses apply in order, each to the item then on screen.
 SHORTCUT_JS = """<script>
 const doc = window.parent.document, win = window.parent, keys = %s;
 if (win.__curationShortcuts) doc.removeEventListener('keydown', win.__curationShortcuts);
+win.__curationPresses = win.__curationPresses || [];
+const marker = () => {
+  const m = doc.querySelector('.curation-run');
+  return m && !m.closest('[data-stale="true"]') ? m.dataset.run : null;
+};
+const drain = () => {
+  while (win.__curationPresses.length) {
+    const run = marker();
+    if (doc.querySelector('.curation-run') && (run === null || run === win.__curationClickedRun)) {
+      return setTimeout(drain, 10);  // the last click's run has not drawn everything yet
+    }
+    const button = doc.querySelector('.st-key-' + win.__curationPresses.shift() + ' button');
+    if (button && !button.disabled) { win.__curationClickedRun = run; button.click(); }
+  }
+};
 win.__curationShortcuts = (e) => {
   const t = e.target;
   if (e.ctrlKey || e.metaKey || e.altKey || t.isContentEditable ||
       ['INPUT', 'TEXTAREA', 'SELECT'].includes(t.tagName)) return;
   const key = keys[e.key.toLowerCase()];
-  const button = key && doc.querySelector('.st-key-' + key + ' button');
-  if (button && !button.disabled) { e.preventDefault(); button.click(); }
+  if (!key) return;
+  e.preventDefault();
+  win.__curationPresses.push(key);
+  drain();
 };
 doc.addEventListener('keydown', win.__curationShortcuts);
 </script>"""
 
 
+# The login cookie is written by a same-origin script: Streamlit reads cookies
+# (st.context.cookies) but has no call to set one, and a script of ours needs no third-party
+# component. SameSite=Strict keeps other sites from sending it; Secure whenever served over https.
+# It holds only the random token, whose hash the server checks on every run.
+COOKIE_JS = """<script>
+const secure = window.parent.location.protocol === 'https:' ? '; Secure' : '';
+window.parent.document.cookie = %s + '=' + %s + '; Path=/; Max-Age=%d; SameSite=Strict' + secure;
+</script>"""
+
+
+def remember_login(token: str) -> None:
+    """Keep the login in a cookie for CURATION_SESSION_HOURS, so a reload, a new tab or a browser
+    restart finds it (app.py reads it back through st.context.cookies)."""
+    max_age = int(get_settings().session_hours * 3600)
+    st.iframe(COOKIE_JS % (json.dumps(COOKIE_NAME), json.dumps(token), max_age), height=1)
+
+
+def forget_login() -> None:
+    """Delete the login cookie (after a logout, or when its login has ended)."""
+    st.iframe(COOKIE_JS % (json.dumps(COOKIE_NAME), '""', 0), height=1)
+
+
 def keyboard_shortcuts(keys_to_buttons: dict[str, str]) -> None:
     """Bind single keys to buttons by their widget key."""
     st.iframe(SHORTCUT_JS % json.dumps(keys_to_buttons), height=1)
+
+
+def run_marker() -> None:
+    """Mark the end of what a key press redraws, with a number new on every run, so the
+    shortcut listener knows when the next item is fully on screen (see SHORTCUT_JS)."""
+    run = st.session_state["shortcut_run"] = st.session_state.get("shortcut_run", 0) + 1
+    st.html(f'<span class="curation-run" data-run="{run}"></span>')
 
 
 def current_user() -> Actor:

@@ -23,7 +23,7 @@ def _reason() -> None:
     try:
         params = {"limit": int(st.session_state["reason_limit"]),
                   "batch": bool(st.session_state["reason_batch"])}
-        job, created = submit_as(user, JobKind.REASON, params)
+        job, created = submit_as(current_user(), JobKind.REASON, params)
         flash(f"LLM assessments running as job #{job.id}" if created else f"job #{job.id} is already running")
     except CurationError as exc:
         flash(f"error: {exc}")

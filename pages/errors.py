@@ -25,7 +25,7 @@ def _relabel(key: str) -> None:
     item_id, label = st.session_state[key]
     try:
         with session_scope() as session:
-            relabel(session, user, item_id, label)
+            relabel(session, current_user(), item_id, label)
         flash(f"item {item_id} relabelled {label}")
     except CurationError as exc:
         flash(f"error: {exc}")

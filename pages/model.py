@@ -22,7 +22,7 @@ show_flash()
 
 def _retrain() -> None:
     try:
-        job, created = submit_as(user, JobKind.TRAIN, {"promote": True})
+        job, created = submit_as(current_user(), JobKind.TRAIN, {"promote": True})
         flash(f"training as job #{job.id}; it is promoted if its cross-validated F1 is not worse"
               if created else f"job #{job.id} is already training; wait for it")
     except CurationError as exc:
@@ -33,9 +33,9 @@ def _switch(version_id: int, action: str) -> None:
     try:
         with session_scope() as session:
             if action == "rollback":
-                rollback_as(session, user, version_id)
+                rollback_as(session, current_user(), version_id)
             else:
-                promote_as(session, user, version_id)
+                promote_as(session, current_user(), version_id)
         flash(f"version {version_id} is now active; run Score to refresh stored scores")
     except CurationError as exc:
         flash(f"error: {exc}")

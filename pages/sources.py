@@ -17,7 +17,7 @@ show_flash()
 
 def _fetch(urls: list[str]) -> None:
     try:
-        job, created = submit_as(user, JobKind.INGEST, {"urls": urls})
+        job, created = submit_as(current_user(), JobKind.INGEST, {"urls": urls})
         flash(f"fetching {len(urls)} URL(s) as job #{job.id}" if created
               else f"job #{job.id} is already fetching these URLs")
     except CurationError as exc:

@@ -7,6 +7,7 @@ import streamlit as st
 from sqlalchemy.orm import Session
 
 from curation.accounts.auth import TOKEN_KEY, current_actor
+from curation.accounts.permissions import Actor
 from curation.accounts.users import add_user, list_users, remove_user, set_password, set_role
 from curation.display.safe_text import md
 from curation.enums import Role
@@ -17,10 +18,12 @@ actor = current_actor(st.session_state.get(TOKEN_KEY))
 ROLES = [role.value for role in Role]
 
 
-def _apply(change: Callable[[Session], object], done: str) -> None:
+def _apply(change: Callable[[Session, Actor], object], done: str) -> None:
+    """Run a change as whoever is logged in now: a login ended in another tab refuses it."""
     try:
+        who = current_actor(st.session_state.get(TOKEN_KEY))
         with session_scope() as session:
-            change(session)
+            change(session, who)
         st.session_state.users_flash = ("success", done)
     except CurationError as exc:
         st.session_state.users_flash = ("error", str(exc))
@@ -28,25 +31,26 @@ def _apply(change: Callable[[Session], object], done: str) -> None:
 
 def _add() -> None:
     state = st.session_state
-    _apply(lambda s: add_user(s, actor, state.new_name, state.new_role, state.new_password),
+    _apply(lambda s, who: add_user(s, who, state.new_name, state.new_role, state.new_password),
            f"added {state.new_name} as {state.new_role}")
     state.new_password = ""
 
 
 def _change_role() -> None:
     state = st.session_state
-    _apply(lambda s: set_role(s, actor, state.pick, state.pick_role), f"{state.pick} is now {state.pick_role}")
+    _apply(lambda s, who: set_role(s, who, state.pick, state.pick_role),
+           f"{state.pick} is now {state.pick_role}")
 
 
 def _change_password() -> None:
     state = st.session_state
-    _apply(lambda s: set_password(s, actor, state.pick, state.pick_password),
+    _apply(lambda s, who: set_password(s, who, state.pick, state.pick_password),
            f"new password set for {state.pick}; their logins have ended")
     state.pick_password = ""
 
 
 def _remove() -> None:
-    _apply(lambda s: remove_user(s, actor, st.session_state.pick), f"removed {st.session_state.pick}")
+    _apply(lambda s, who: remove_user(s, who, st.session_state.pick), f"removed {st.session_state.pick}")
 
 
 st.title("Users")

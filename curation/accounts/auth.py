@@ -1,7 +1,8 @@
 """Logging in: password check with lockout, and login sessions that expire.
 
-The browser holds only a random token (the pages keep it in st.session_state[TOKEN_KEY]); the
-database holds its SHA-256, the user and the expiry. Every page view resolves the token again,
+The browser holds only a random token (the pages keep it in st.session_state[TOKEN_KEY], and a
+cookie named COOKIE_NAME carries it to a reload, a new tab or a restarted browser); the database
+holds its SHA-256, the user and the expiry. Every page view resolves the token again,
 so a removed user, a changed role or an expired login takes effect at once. With accounts off
 (CURATION_AUTH unset) everyone is the single local admin and no login is asked for."""
 
@@ -23,6 +24,7 @@ from db.models import LoginSession, User, utcnow
 from db.session import session_scope
 
 TOKEN_KEY = "auth_token"
+COOKIE_NAME = "curation_login"
 _DUMMY_HASH = HASHER.hash("not a password of anyone")
 
 

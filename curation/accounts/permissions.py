@@ -15,6 +15,7 @@ _CURATOR = _VIEWER | {Permission.DECIDE, Permission.RELABEL, Permission.RETRAIN,
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.VIEWER: _VIEWER,
     Role.CURATOR: _CURATOR,
+    Role.LEAD: _CURATOR | {Permission.ADJUDICATE},
     Role.ADMIN: frozenset(Permission),
 }
 

@@ -36,3 +36,17 @@ def time_per_decision(session: Session) -> list[dict[str, Any]]:
          "p90_s": statistics.quantiles(times, n=10)[-1] if len(times) > 1 else times[0]}
         for curator, times in sorted(per_curator.items())
     ]
+
+
+def guideline_changes(session: Session) -> list[dict[str, Any]]:
+    """Each guideline version decisions were made under, from its first to its last decision,
+    oldest first: a new row is a day the guideline changed."""
+    rows = session.execute(
+        select(Decision.guideline_version, func.min(Decision.created_at).label("first"),
+               func.max(Decision.created_at).label("last"), func.count().label("decisions"))
+        .where(Decision.guideline_version.is_not(None))
+        .group_by(Decision.guideline_version)
+        .order_by(func.min(Decision.created_at))
+    )
+    return [{"guideline_version": r.guideline_version, "first_decision": r.first,
+             "last_decision": r.last, "decisions": r.decisions} for r in rows]

@@ -24,7 +24,7 @@ from curation.jobs.triggers import maybe_schedule_retrain, request_refit
 from curation.llm.latest import latest_assessment_id
 from curation.settings import get_settings
 from curation.task import get_task
-from curation.triage.labels import stands
+from curation.triage.labels import adjudicated, in_overlap, stands
 from db.models import (
     SCORE_MARGIN,
     Decision,
@@ -40,6 +40,7 @@ from models.registry import active_version_id
 
 RETRAIN_JOB = "retrain_job"  # session.info key: the retrain a committed decision queued
 CANDIDATES = 20  # items fetched per attempt; a claim lost to another curator tries the next one
+OVERLAP_CURATORS = 2  # how many curators decide an overlap item independently
 
 
 
@@ -77,9 +78,20 @@ def _is_labelled() -> Any:
     return exists().where(Decision.item_id == Item.id, stands(Decision))
 
 
+def _wants_another_curator(curator: str) -> Any:
+    """An overlap item that one curator has decided and a second has not yet, where curator is
+    not the one who did: it is served once more, to someone else, who does not see the first
+    decision. Index-driven look-ups on the item, so the cost does not grow with the corpus."""
+    people = (select(func.count(func.distinct(Decision.curator)))
+              .where(Decision.item_id == Item.id, stands(Decision)).scalar_subquery())
+    mine = exists().where(Decision.item_id == Item.id, Decision.curator == curator, stands(Decision))
+    return in_overlap(Item.id) & (people < OVERLAP_CURATORS) & ~mine & ~adjudicated(Item.id)
+
+
 def eligible_items(curator: str, filters: QueueFilter, now: datetime) -> Select:
     """Items this curator may be served: with text, matching the filters, not skipped by them,
-    not leased to someone else."""
+    not leased to someone else. "Unlabelled" includes an overlap item waiting for its second
+    curator."""
     other = aliased(Lease)
     query = select(Item.id).where(
         Item.text.is_not(None),
@@ -89,7 +101,7 @@ def eligible_items(curator: str, filters: QueueFilter, now: datetime) -> Select:
         .correlate(Item),
     )
     if filters.status == LabelState.UNLABELLED:
-        query = query.where(~_is_labelled())
+        query = query.where(~_is_labelled() | _wants_another_curator(curator))
     elif filters.status == LabelState.LABELLED:
         query = query.where(_is_labelled())
     if filters.source_type:
@@ -339,6 +351,7 @@ def _record_decision(session: Session, who: HasRole, item_id: int, action: str, 
         model_score=mine.served_score if mine else (score.probability if score else None),
         model_version_id=mine.served_model_version_id if mine else (version_id if score else None),
         llm_verdict=mine.served_verdict if mine else verdict,
+        guideline_version=get_task().guideline_version,
     )
     session.add(decision)
     if lease and (mine or lease.expires_at <= now):

@@ -62,7 +62,7 @@ def test_the_password_is_stored_only_as_an_argon2_hash(db_url: str) -> None:
 @pytest.mark.parametrize(("name", "role", "password", "message"), [
     ("ada", "curator", PASSWORD, "user 'ada' already exists"),
     ("bo b", "curator", PASSWORD, "invalid user name 'bo b'"),
-    ("bob", "owner", PASSWORD, "unknown role 'owner'; use one of admin, curator, viewer"),
+    ("bob", "owner", PASSWORD, "unknown role 'owner'; use one of admin, lead, curator, viewer"),
     ("bob", "curator", "short", "password too short (5 characters); use at least 10"),
 ])
 def test_bad_user_input_is_refused_and_writes_nothing(

@@ -13,13 +13,13 @@ import numpy as np
 import pytest
 from sqlalchemy import func, select, update
 
+from curation.accounts.permissions import LOCAL_ADMIN
+from curation.errors import ModelError
 from curation.files.importing import import_file
 from curation.settings import get_settings
 from curation.triage.queue import decide
 from db.models import Embedding, Item, Score
 from db.session import reset_caches, session_scope
-from curation.accounts.permissions import LOCAL_ADMIN
-from curation.errors import ModelError
 from models import crossval, embeddings
 from models.classifier import WindowClassifier
 from models.scoring import rescore_all, score_unscored

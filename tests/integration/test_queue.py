@@ -279,8 +279,7 @@ def test_with_accounts_on_the_cli_decides_only_as_an_existing_user_who_may_decid
 ) -> None:
     import getpass
 
-    from curation.accounts.users import add_user
-    from curation.accounts.users import shell_actor
+    from curation.accounts.users import add_user, shell_actor
     from curation.errors import PermissionDenied, UserError
     from curation.settings import get_settings
 

@@ -16,6 +16,7 @@ from db.models import Decision
 from db.session import session_scope
 from tests.factories import REPO, add_items
 
+PASSWORD = "correct horse battery"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 pytestmark = pytest.mark.skipif(
@@ -33,6 +34,26 @@ def _free_port() -> int:
 @pytest.fixture
 def served_app(home: Path) -> Iterator[str]:
     """The real app under `streamlit run`, on a free loopback port, with its own SQLite database."""
+    yield from _serve()
+
+
+@pytest.fixture
+def served_app_with_accounts(home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """The app with accounts on and one curator, ann."""
+    from curation.accounts.permissions import LOCAL_ADMIN
+    from curation.accounts.users import add_user
+    from curation.settings import get_settings
+    from db.migrate import upgrade
+
+    monkeypatch.setenv("CURATION_AUTH", "1")
+    get_settings.cache_clear()
+    upgrade()
+    with session_scope() as session:
+        add_user(session, LOCAL_ADMIN, "ann", "curator", PASSWORD)
+    yield from _serve()
+
+
+def _serve() -> Iterator[str]:
     from db.migrate import upgrade
 
     upgrade()
@@ -53,8 +74,8 @@ def served_app(home: Path) -> Iterator[str]:
         proc.wait(timeout=30)
 
 
-@pytest.fixture
-def browser() -> Iterator["object"]:
+def _chrome(profile: Path | None = None):
+    """Headless Chromium; with a profile folder, its cookies outlive the browser like a user's."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -64,7 +85,14 @@ def browser() -> Iterator["object"]:
                  "--disable-background-networking", "--disable-component-update", "--no-first-run",
                  "--disable-sync", "--window-size=1400,1000"):
         options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    if profile:
+        options.add_argument(f"--user-data-dir={profile}")
+    return webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+
+
+@pytest.fixture
+def browser() -> Iterator["object"]:
+    driver = _chrome()
     try:
         yield driver
     finally:
@@ -126,3 +154,113 @@ def test_hostile_title_and_text_render_as_inert_text_in_a_real_browser(served_ap
         jsLinks: document.querySelectorAll('a[href^="javascript"]').length,
         scripts: [...document.querySelectorAll('.doc script, h3 script')].length}""")
     assert found == {"pwned": None, "images": [], "jsLinks": 0, "scripts": 0}
+
+
+def test_a_login_survives_reload_and_new_tab_and_ends_everywhere_at_logout(
+        served_app_with_accounts: str, browser) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as seen
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from db.models import LoginSession
+
+    with session_scope() as session:
+        add_items(session, 2)
+    wait = WebDriverWait(browser, 60)
+
+    def body_says(text: str) -> None:
+        wait.until(seen.text_to_be_present_in_element((By.TAG_NAME, "body"), text))
+
+    def click(label: str) -> None:
+        wait.until(seen.element_to_be_clickable((By.XPATH, f'//button[.//p[text()="{label}"]]'))).click()
+
+    def log_in() -> None:
+        body_says("User name")
+        browser.find_element(By.CSS_SELECTOR, 'input[aria-label="User name"]').send_keys("ann")
+        browser.find_element(By.CSS_SELECTOR, 'input[aria-label="Password"]').send_keys(PASSWORD)
+        click("Log in")
+        body_says("Logged in as")
+        wait.until(lambda d: d.get_cookie("curation_login"))
+
+    def on_login_page() -> None:
+        wait.until(seen.presence_of_element_located((By.CSS_SELECTOR, 'input[aria-label="Password"]')))
+        assert "Logged in as" not in browser.find_element(By.TAG_NAME, "body").text
+
+    browser.get(served_app_with_accounts)
+    log_in()
+    cookie = browser.get_cookie("curation_login")
+    assert cookie["sameSite"] == "Strict" and len(cookie["value"]) >= 40
+    with session_scope() as session:  # the database keeps only the token's hash
+        assert cookie["value"] not in {s.token_hash for s in session.query(LoginSession)}
+    browser.refresh()
+    body_says("Logged in as")
+    body_says("Post 1")
+    first = browser.current_window_handle
+    browser.switch_to.new_window("tab")
+    browser.get(served_app_with_accounts)
+    body_says("Logged in as")
+    click("Log out")
+    on_login_page()
+    browser.switch_to.window(first)  # its next action finds the login gone, and records nothing
+    wait.until(lambda d: d.execute_script("return !!window.__curationShortcuts"))
+    browser.find_element(By.TAG_NAME, "body").send_keys("a")
+    on_login_page()
+    with session_scope() as session:
+        assert session.query(Decision).count() == 0
+
+    log_in()  # an expired login gets the login page on the next reload
+    with session_scope() as session:
+        for login in session.query(LoginSession):
+            login.expires_at = login.created_at
+    browser.refresh()
+    on_login_page()
+    browser.delete_all_cookies()  # so does a forged cookie
+    browser.add_cookie({"name": "curation_login", "value": "forged-" + "x" * 40, "path": "/"})
+    browser.refresh()
+    on_login_page()
+
+
+@pytest.mark.xfail(strict=False, reason="known: on a loaded machine a quick press is sometimes still "
+                   "lost or doubled (a click while Streamlit redraws); see README, triage figures")
+def test_quick_presses_are_neither_lost_nor_doubled_in_a_real_browser(served_app: str, browser) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as seen
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    with session_scope() as session:
+        ids = add_items(session, 6)
+    wait = WebDriverWait(browser, 60)
+    browser.get(served_app)
+    wait.until(seen.text_to_be_present_in_element((By.CSS_SELECTOR, "h3"), "Post 5"))
+    wait.until(lambda d: d.execute_script("return !!window.__curationShortcuts"))
+    browser.find_element(By.TAG_NAME, "body").send_keys("aaara")  # faster than the app redraws
+    wait.until(seen.text_to_be_present_in_element((By.CSS_SELECTOR, "h3"), "Post 0"))
+    wait.until(lambda d: d.execute_script("return window.__curationPresses.length === 0"))
+    with session_scope() as session:
+        decisions = session.execute(select(Decision.item_id, Decision.label).order_by(Decision.id)).all()
+    assert decisions == [(ids[5], "accept"), (ids[4], "accept"), (ids[3], "accept"),
+                         (ids[2], "reject"), (ids[1], "accept")]
+
+
+def test_a_login_survives_a_browser_restart(served_app_with_accounts: str, tmp_path: Path) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as seen
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    profile = tmp_path / "profile"
+    for restart in (False, True):
+        driver = _chrome(profile)
+        try:
+            wait = WebDriverWait(driver, 60)
+            driver.get(served_app_with_accounts)
+            if not restart:
+                password = wait.until(seen.presence_of_element_located(
+                    (By.CSS_SELECTOR, 'input[aria-label="Password"]')))
+                driver.find_element(By.CSS_SELECTOR, 'input[aria-label="User name"]').send_keys("ann")
+                password.send_keys(PASSWORD)
+                wait.until(seen.element_to_be_clickable(
+                    (By.XPATH, '//button[.//p[text()="Log in"]]'))).click()
+                wait.until(lambda d: d.get_cookie("curation_login"))
+            wait.until(seen.text_to_be_present_in_element((By.TAG_NAME, "body"), "Logged in as"))
+        finally:
+            driver.quit()

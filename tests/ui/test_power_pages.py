@@ -13,7 +13,14 @@ from curation.files.importing import import_file
 from curation.settings import get_settings
 from db.models import Decision, ModelVersion
 from db.session import session_scope
-from tests.factories import REPO, add_active_model, add_document_vectors, add_items, labelled_rows, write_jsonl
+from tests.factories import (
+    REPO,
+    add_active_model,
+    add_document_vectors,
+    add_items,
+    labelled_rows,
+    write_jsonl,
+)
 
 PASSWORD = "correct horse battery"
 STORY = ("We moved our support assistant to production in May; latency fell from eleven seconds "

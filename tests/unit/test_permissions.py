@@ -8,6 +8,7 @@ CURATOR_ACTIONS = {Permission.VIEW, Permission.DECIDE, Permission.RELABEL, Permi
                    Permission.ADD_SOURCES}
 ALLOWED = {
     Role.ADMIN: set(Permission),
+    Role.LEAD: CURATOR_ACTIONS | {Permission.ADJUDICATE},
     Role.CURATOR: CURATOR_ACTIONS,
     Role.VIEWER: {Permission.VIEW},
 }
