@@ -488,7 +488,7 @@ def search(
 
     filters = SearchFilter(label=label, score_min=score_min, score_max=score_max)
     with session_scope() as session:
-        hits = search_items(session, _curator("cli"), query, filters=filters, limit=limit)
+        hits = search_items(session, _cli_actor(), query, filters=filters, limit=limit)
         emit({"results": [asdict(hit) for hit in hits]})
 
 
@@ -533,7 +533,7 @@ def similar(
     from db.session import session_scope
 
     with session_scope() as session:
-        hits = similar_items(session, _curator("cli"), item_id, k=k)
+        hits = similar_items(session, _cli_actor(), item_id, k=k)
         emit({"item_id": item_id, "similar": [asdict(hit) for hit in hits]})
 
 
