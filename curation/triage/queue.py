@@ -104,6 +104,11 @@ def eligible_items(curator: str, filters: QueueFilter, now: datetime) -> Select:
         query = query.where(~_is_labelled() | _wants_another_curator(curator))
     elif filters.status == LabelState.LABELLED:
         query = query.where(_is_labelled())
+    return by_source_and_date(query, filters)
+
+
+def by_source_and_date(query: Select, filters: QueueFilter) -> Select:
+    """The filters the queue and search share: source type and a publication date range."""
     if filters.source_type:
         query = query.where(Item.source_type == filters.source_type)
     if filters.published_from:

@@ -7,7 +7,7 @@ a syntax error whatever the input."""
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, and_, column, func, literal_column, select, table
@@ -17,6 +17,7 @@ from curation.accounts.permissions import HasRole, require
 from curation.enums import LabelState, Permission
 from curation.errors import SearchError
 from curation.triage.labels import stands
+from curation.triage.queue import QueueFilter, by_source_and_date
 from db.models import SEARCH_TABLE, Decision, Item, Score
 from models.registry import active_version_id
 
@@ -25,12 +26,9 @@ TERM = re.compile(r'"([^"]*)"?|([^\s"]+)')  # a "quoted phrase" (closing quote o
 
 
 @dataclass(frozen=True)
-class SearchFilter:
+class SearchFilter(QueueFilter):
     """The queue's filters plus what a search adds: a label and a range of the active score."""
 
-    source_type: str | None = None
-    published_from: date | None = None
-    published_to: date | None = None
     status: LabelState = LabelState.ALL
     label: str | None = None
     score_min: float | None = None
@@ -111,12 +109,7 @@ def search_items(session: Session, who: HasRole, text: str, *, filters: SearchFi
 
 
 def _filtered(query: Select, filters: SearchFilter, label: Any) -> Select:
-    if filters.source_type:
-        query = query.where(Item.source_type == filters.source_type)
-    if filters.published_from:
-        query = query.where(Item.published_at >= filters.published_from)
-    if filters.published_to:
-        query = query.where(Item.published_at < filters.published_to + timedelta(days=1))
+    query = by_source_and_date(query, filters)
     if filters.status == LabelState.LABELLED:
         query = query.where(label.is_not(None))
     elif filters.status == LabelState.UNLABELLED:
