@@ -19,10 +19,11 @@ same moment see each other's items; SQLite's writers already take turns (BEGIN I
 from collections.abc import Iterator
 
 import numpy as np
-from sqlalchemy import bindparam, insert, select, text, update
+from sqlalchemy import bindparam, select, text, update
 from sqlalchemy.orm import Session
 
 from curation.settings import get_settings
+from db.bulk import insert_many
 from db.lookups import rows_where_in
 from db.models import Item, MinhashBand, MinhashSignature
 
@@ -30,7 +31,7 @@ NUM_PERM = 32
 BANDS = 8  # 8 bands of 4 rows: a pair at Jaccard 0.8 is a candidate with probability 0.985
 ROWS = NUM_PERM // BANDS
 MAX_BYTES = 100_000  # a document that repeats its first 100 KB is the same document
-GROUP_BYTES = 1 << 18  # text hashed in one pass: about 45,000 words, an 11 MB shingle array
+GROUP_BYTES = 1 << 18  # text hashed in one pass (>= MAX_BYTES): ~45,000 words, an 11 MB shingle array
 # Items kept per band key. Templated pages can share bands and still fall below the threshold;
 # without a cap their bucket, and every check against it, would grow with the corpus.
 BUCKET_CAP = 32
@@ -46,9 +47,9 @@ _SHINGLE = _rng.integers(1, 2**63, 2, dtype=np.uint64) * np.uint64(2) + np.uint6
 # word's hash is a difference times P**-start (odd numbers are invertible modulo 2**64): every
 # word of a document hashed at once in numpy, no Python loop over words.
 _P = 1_000_003
-# Tables one longer than MAX_BYTES: the space that ends a full-length document in a joined group.
-_POW = np.cumprod(np.r_[1, np.full(MAX_BYTES, _P)].astype(np.uint64), dtype=np.uint64)
-_INV = np.cumprod(np.r_[1, np.full(MAX_BYTES, pow(_P, -1, 2**64))].astype(np.uint64), dtype=np.uint64)
+# Positions run over a whole group of joined documents, which GROUP_BYTES bounds.
+_POW = np.cumprod(np.r_[1, np.full(GROUP_BYTES - 1, _P)].astype(np.uint64), dtype=np.uint64)
+_INV = np.cumprod(np.r_[1, np.full(GROUP_BYTES - 1, pow(_P, -1, 2**64))].astype(np.uint64), dtype=np.uint64)
 _WORD_BYTE = np.zeros(256, dtype=bool)  # letters, digits, _ and every byte of a non-ASCII letter
 _WORD_BYTE[[*b"abcdefghijklmnopqrstuvwxyz0123456789_", *range(128, 256)]] = True
 
@@ -58,8 +59,8 @@ def _encoded(document: str) -> bytes:
 
 
 def _groups(encoded: list[bytes]) -> Iterator[range]:
-    """Runs of documents of at most GROUP_BYTES together (a longer one alone), so the byte and
-    shingle arrays of one pass stay a few MB whatever a chunk holds."""
+    """Runs of documents at most GROUP_BYTES long once joined by spaces (a document is at most
+    MAX_BYTES), so the byte and shingle arrays of one pass stay a few MB whatever a chunk holds."""
     start, size = 0, 0
     for index, data in enumerate(encoded):
         if size and size + len(data) > GROUP_BYTES:
@@ -72,18 +73,17 @@ def _groups(encoded: list[bytes]) -> Iterator[range]:
 
 def _word_hashes(encoded: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
     """Every word's hash and its document's index, for documents joined by a space (a word never
-    crosses one). Positions count from each document's start, so a hash does not depend on the
-    company a document keeps."""
+    crosses one). A hash is shifted back to its word's start, so it does not depend on where the
+    word lies, nor on the company its document keeps."""
     data = np.frombuffer(b" ".join(encoded), dtype=np.uint8)
     lengths = np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded)) + 1
     offsets = np.cumsum(lengths) - lengths
-    local = np.arange(len(data)) - np.repeat(offsets, lengths)[: len(data)]
     inside = np.concatenate(([False], _WORD_BYTE[data], [False]))
     edges = np.flatnonzero(inside[1:] != inside[:-1])
     starts, ends = edges[::2], edges[1::2]
     with np.errstate(over="ignore"):
-        prefix = np.concatenate(([np.uint64(0)], np.cumsum(data * _POW[local], dtype=np.uint64)))
-        hashes = (prefix[ends] - prefix[starts]) * _INV[local[starts]]
+        prefix = np.concatenate(([np.uint64(0)], np.cumsum(data * _POW[: len(data)], dtype=np.uint64)))
+        hashes = (prefix[ends] - prefix[starts]) * _INV[starts]
     return hashes, np.searchsorted(offsets, starts, side="right") - 1
 
 
@@ -160,13 +160,13 @@ def mark_near_duplicates(session: Session, documents: list[tuple[int, str]]) -> 
     above the threshold, or band it as a new original. Returns {item id: original id}."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_ID})
-    threshold = get_settings().near_duplicate_threshold
+    needed = get_settings().near_duplicate_threshold * NUM_PERM  # equal positions, exact in floats
     documents = sorted(documents)
     mask, sigs = signatures([document for _, document in documents])
     ids = [item_id for (item_id, _), has_words in zip(documents, mask, strict=True) if has_words]
     chunk_keys = band_keys(sigs).tolist()
     buckets = _stored_candidates(session, {key for keys in chunk_keys for key in keys})
-    known = _signatures(session, {i for ids in buckets.values() for i in ids})
+    known = _signatures(session, {i for members in buckets.values() for i in members})
     # Every signature a check may compare with, as rows of one array: stored ones, then the chunk's.
     pool = np.concatenate([np.stack(list(known.values())), sigs]) if known else sigs
     row = {item_id: r for r, item_id in enumerate([*known, *ids])}
@@ -175,27 +175,27 @@ def mark_near_duplicates(session: Session, documents: list[tuple[int, str]]) -> 
     for r, (item_id, keys) in enumerate(zip(ids, chunk_keys, strict=True), start=len(known)):
         candidates = sorted({c for key in keys for c in buckets.get(key, ())})
         if candidates:
-            similar = (pool[[row[c] for c in candidates]] == pool[r]).mean(axis=1)
-            best = int(np.argmax(similar))  # the earliest of the most similar
-            if similar[best] >= threshold:
+            equal = (pool[[row[c] for c in candidates]] == pool[r]).sum(axis=1)
+            best = int(np.argmax(equal))  # the earliest of the most similar
+            if equal[best] >= needed:
                 links[item_id] = candidates[best]
                 continue
         for key in keys:
             bucket = buckets.setdefault(key, [])
             if len(bucket) < BUCKET_CAP:
                 bucket.append(item_id)
-                bands.append({"band_key": key, "item_id": item_id})
-        stored.append({"item_id": item_id, "signature": pool[r].tobytes()})
+                bands.append((key, item_id))
+        stored.append((item_id, pool[r].tobytes()))
     _store(session, bands, stored, links)
     return links
 
 
-def _store(session: Session, bands: list[dict], signatures: list[dict], links: dict[int, int]) -> None:
-    """Core executemany statements: the ORM's per-row bookkeeping would cost more than the check."""
-    if bands:
-        session.execute(insert(MinhashBand.__table__), bands)
-    if signatures:
-        session.execute(insert(MinhashSignature.__table__), signatures)
+def _store(session: Session, bands: list[tuple[int, int]], signatures: list[tuple[int, bytes]],
+           links: dict[int, int]) -> None:
+    """Bands and signatures go to the driver's executemany: even Core's per-row parameter
+    processing would cost more than the check."""
+    insert_many(session, MinhashBand.__table__, ("band_key", "item_id"), bands)
+    insert_many(session, MinhashSignature.__table__, ("item_id", "signature"), signatures)
     if links:
         items = Item.__table__
         session.execute(update(items).where(items.c.id == bindparam("item")).values(
