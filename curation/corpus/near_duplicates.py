@@ -16,11 +16,14 @@ a bucket holds one entry per distinct text however often it repeats.
 On PostgreSQL the check-and-band step holds a transaction advisory lock, so two ingests at the
 same moment see each other's items; SQLite's writers already take turns (BEGIN IMMEDIATE)."""
 
+from collections.abc import Iterator
+
 import numpy as np
-from sqlalchemy import bindparam, insert, select, text, update
+from sqlalchemy import bindparam, select, text, update
 from sqlalchemy.orm import Session
 
 from curation.settings import get_settings
+from db.bulk import insert_many
 from db.lookups import rows_where_in
 from db.models import Item, MinhashBand, MinhashSignature
 
@@ -28,6 +31,7 @@ NUM_PERM = 32
 BANDS = 8  # 8 bands of 4 rows: a pair at Jaccard 0.8 is a candidate with probability 0.985
 ROWS = NUM_PERM // BANDS
 MAX_BYTES = 100_000  # a document that repeats its first 100 KB is the same document
+GROUP_BYTES = 1 << 18  # text hashed in one pass (>= MAX_BYTES): ~45,000 words, an 11 MB shingle array
 # Items kept per band key. Templated pages can share bands and still fall below the threshold;
 # without a cap their bucket, and every check against it, would grow with the corpus.
 BUCKET_CAP = 32
@@ -43,39 +47,93 @@ _SHINGLE = _rng.integers(1, 2**63, 2, dtype=np.uint64) * np.uint64(2) + np.uint6
 # word's hash is a difference times P**-start (odd numbers are invertible modulo 2**64): every
 # word of a document hashed at once in numpy, no Python loop over words.
 _P = 1_000_003
-_POW = np.cumprod(np.r_[1, np.full(MAX_BYTES - 1, _P)].astype(np.uint64), dtype=np.uint64)
-_INV = np.cumprod(np.r_[1, np.full(MAX_BYTES - 1, pow(_P, -1, 2**64))].astype(np.uint64), dtype=np.uint64)
+# Positions run over a whole group of joined documents, which GROUP_BYTES bounds.
+_POW = np.cumprod(np.r_[1, np.full(GROUP_BYTES - 1, _P)].astype(np.uint64), dtype=np.uint64)
+_INV = np.cumprod(np.r_[1, np.full(GROUP_BYTES - 1, pow(_P, -1, 2**64))].astype(np.uint64), dtype=np.uint64)
 _WORD_BYTE = np.zeros(256, dtype=bool)  # letters, digits, _ and every byte of a non-ASCII letter
 _WORD_BYTE[[*b"abcdefghijklmnopqrstuvwxyz0123456789_", *range(128, 256)]] = True
 
 
-def _word_hashes(document: str) -> np.ndarray:
-    data = np.frombuffer(document[:MAX_BYTES].lower().encode("utf-8", "ignore")[:MAX_BYTES], dtype=np.uint8)
+def _encoded(document: str) -> bytes:
+    return document[:MAX_BYTES].lower().encode("utf-8", "ignore")[:MAX_BYTES]
+
+
+def _groups(encoded: list[bytes]) -> Iterator[range]:
+    """Runs of documents at most GROUP_BYTES long once joined by spaces (a document is at most
+    MAX_BYTES), so the byte and shingle arrays of one pass stay a few MB whatever a chunk holds."""
+    start, size = 0, 0
+    for index, data in enumerate(encoded):
+        if size and size + len(data) > GROUP_BYTES:
+            yield range(start, index)
+            start, size = index, 0
+        size += len(data) + 1
+    if start < len(encoded):
+        yield range(start, len(encoded))
+
+
+def _word_hashes(encoded: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
+    """Every word's hash and its document's index, for documents joined by a space (a word never
+    crosses one). A hash is shifted back to its word's start, so it does not depend on where the
+    word lies, nor on the company its document keeps."""
+    data = np.frombuffer(b" ".join(encoded), dtype=np.uint8)
+    lengths = np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded)) + 1
+    offsets = np.cumsum(lengths) - lengths
     inside = np.concatenate(([False], _WORD_BYTE[data], [False]))
     edges = np.flatnonzero(inside[1:] != inside[:-1])
     starts, ends = edges[::2], edges[1::2]
     with np.errstate(over="ignore"):
         prefix = np.concatenate(([np.uint64(0)], np.cumsum(data * _POW[: len(data)], dtype=np.uint64)))
-        return (prefix[ends] - prefix[starts]) * _INV[starts]
+        hashes = (prefix[ends] - prefix[starts]) * _INV[starts]
+    return hashes, np.searchsorted(offsets, starts, side="right") - 1
+
+
+def _group_signatures(encoded: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
+    """Which documents have words, and (documents, NUM_PERM) signatures (zeros for those without)."""
+    words, docs = _word_hashes(encoded)
+    counts = np.bincount(docs, minlength=len(encoded))
+    # The value at word i: the shingle it starts if its document has two more words after it,
+    # the word itself in a document of one or two words, none otherwise; still in document order.
+    triple = np.zeros(len(words), dtype=bool)
+    triple[:-2] = docs[:-2] == docs[2:]
+    values = words.copy()
+    with np.errstate(over="ignore"):
+        values[:-2][triple[:-2]] = ((words[:-2] * _SHINGLE[0] + words[1:-1]) * _SHINGLE[1] + words[2:])[triple[:-2]]
+        keep = triple | (counts[docs] < 3)
+        values, owners = values[keep], docs[keep]
+        result = np.zeros((len(encoded), NUM_PERM), dtype=np.uint64)
+        if len(values):
+            firsts = np.flatnonzero(np.r_[True, owners[1:] != owners[:-1]])
+            hashed = np.multiply.outer(_A, values)  # permutations by rows: the minimum runs along memory
+            hashed += _B[:, None]
+            result[owners[firsts]] = np.minimum.reduceat(hashed, firsts, axis=1).T
+    return counts > 0, result
+
+
+def signatures(documents: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """The MinHash signatures of many texts at once: (a bool mask of the texts that have words,
+    their (n, NUM_PERM) signatures). One pass of array operations over a group of documents, not
+    one per document: per-call overhead, not arithmetic, is what a short text costs."""
+    encoded = [_encoded(document) for document in documents]
+    groups = [_group_signatures([encoded[i] for i in group]) for group in _groups(encoded)]
+    if not groups:
+        return np.zeros(0, dtype=bool), np.zeros((0, NUM_PERM), dtype=np.uint64)
+    mask = np.concatenate([has_words for has_words, _ in groups])
+    return mask, np.concatenate([sigs for _, sigs in groups])[mask]
 
 
 def signature(document: str) -> np.ndarray | None:
     """The MinHash signature (NUM_PERM uint64) of a text's 3-word shingles (its words when it
     has fewer than three), or None when it has no words."""
-    words = _word_hashes(document)
-    if not len(words):
-        return None
-    with np.errstate(over="ignore"):
-        if len(words) >= 3:
-            words = (words[:-2] * _SHINGLE[0] + words[1:-1]) * _SHINGLE[1] + words[2:]
-        return (words[:, None] * _A + _B).min(axis=0)
+    mask, sigs = signatures([document])
+    return sigs[0] if mask[0] else None
 
 
-def band_keys(sig: np.ndarray) -> list[int]:
-    """One signed 64-bit key per band (the database's BIGINT), the band's number mixed in."""
+def band_keys(sigs: np.ndarray) -> np.ndarray:
+    """One signed 64-bit key per band (the database's BIGINT), the band's number mixed in:
+    (n, BANDS) for (n, NUM_PERM) signatures."""
     with np.errstate(over="ignore"):
-        keys = (sig.reshape(BANDS, ROWS) * _ROW).sum(axis=1) + _BAND
-    return keys.view(np.int64).tolist()
+        keys = (sigs.reshape(len(sigs), BANDS, ROWS) * _ROW).sum(axis=2) + _BAND
+    return keys.view(np.int64)
 
 
 def similarity(a: np.ndarray, b: np.ndarray) -> float:
@@ -102,38 +160,42 @@ def mark_near_duplicates(session: Session, documents: list[tuple[int, str]]) -> 
     above the threshold, or band it as a new original. Returns {item id: original id}."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_ID})
-    threshold = get_settings().near_duplicate_threshold
-    signed = [(item_id, sig, band_keys(sig)) for item_id, document in sorted(documents)
-              if (sig := signature(document)) is not None]
-    buckets = _stored_candidates(session, {key for _, _, keys in signed for key in keys})
-    known = _signatures(session, {i for ids in buckets.values() for i in ids})
+    needed = get_settings().near_duplicate_threshold * NUM_PERM  # equal positions, exact in floats
+    documents = sorted(documents)
+    mask, sigs = signatures([document for _, document in documents])
+    ids = [item_id for (item_id, _), has_words in zip(documents, mask, strict=True) if has_words]
+    chunk_keys = band_keys(sigs).tolist()
+    buckets = _stored_candidates(session, {key for keys in chunk_keys for key in keys})
+    known = _signatures(session, {i for members in buckets.values() for i in members})
+    # Every signature a check may compare with, as rows of one array: stored ones, then the chunk's.
+    pool = np.concatenate([np.stack(list(known.values())), sigs]) if known else sigs
+    row = {item_id: r for r, item_id in enumerate([*known, *ids])}
     links: dict[int, int] = {}
-    bands, signatures = [], []
-    for item_id, sig, keys in signed:
+    bands, stored = [], []
+    for r, (item_id, keys) in enumerate(zip(ids, chunk_keys, strict=True), start=len(known)):
         candidates = sorted({c for key in keys for c in buckets.get(key, ())})
         if candidates:
-            similar = (np.stack([known[c] for c in candidates]) == sig).mean(axis=1)
-            best = int(np.argmax(similar))  # the earliest of the most similar
-            if similar[best] >= threshold:
+            equal = (pool[[row[c] for c in candidates]] == pool[r]).sum(axis=1)
+            best = int(np.argmax(equal))  # the earliest of the most similar
+            if equal[best] >= needed:
                 links[item_id] = candidates[best]
                 continue
-        known[item_id] = sig
         for key in keys:
             bucket = buckets.setdefault(key, [])
             if len(bucket) < BUCKET_CAP:
                 bucket.append(item_id)
-                bands.append({"band_key": key, "item_id": item_id})
-        signatures.append({"item_id": item_id, "signature": sig.tobytes()})
-    _store(session, bands, signatures, links)
+                bands.append((key, item_id))
+        stored.append((item_id, pool[r].tobytes()))
+    _store(session, bands, stored, links)
     return links
 
 
-def _store(session: Session, bands: list[dict], signatures: list[dict], links: dict[int, int]) -> None:
-    """Core executemany statements: the ORM's per-row bookkeeping would cost more than the check."""
-    if bands:
-        session.execute(insert(MinhashBand.__table__), bands)
-    if signatures:
-        session.execute(insert(MinhashSignature.__table__), signatures)
+def _store(session: Session, bands: list[tuple[int, int]], signatures: list[tuple[int, bytes]],
+           links: dict[int, int]) -> None:
+    """Bands and signatures go to the driver's executemany: even Core's per-row parameter
+    processing would cost more than the check."""
+    insert_many(session, MinhashBand.__table__, ("band_key", "item_id"), bands)
+    insert_many(session, MinhashSignature.__table__, ("item_id", "signature"), signatures)
     if links:
         items = Item.__table__
         session.execute(update(items).where(items.c.id == bindparam("item")).values(
