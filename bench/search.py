@@ -8,7 +8,6 @@ our full-text index (FTS5 on SQLite, tsvector+GIN on PostgreSQL) against a naive
 import argparse
 import os
 import random
-import statistics
 import sys
 import tempfile
 import time
@@ -19,6 +18,7 @@ sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
 from sqlalchemy import insert, or_, select, text  # noqa: E402
 
+from bench.latency import p50_p95_ms  # noqa: E402
 from curation.accounts.permissions import Actor  # noqa: E402
 from curation.enums import Role  # noqa: E402
 from curation.settings import get_settings  # noqa: E402
@@ -57,15 +57,6 @@ def naive(query: str) -> int:
         return len(session.scalars(statement.order_by(Item.id.desc()).limit(20)).all())
 
 
-def timed(search, queries: list[str]) -> tuple[float, float]:  # type: ignore[no-untyped-def]
-    times = []
-    for query in queries:
-        started = time.perf_counter()
-        search(query)
-        times.append((time.perf_counter() - started) * 1000)
-    q = statistics.quantiles(times, n=20)
-    return q[9], q[18]
-
 
 def run(name: str, url: str, n: int) -> None:
     os.environ["CURATION_DATABASE_URL"] = url
@@ -77,7 +68,7 @@ def run(name: str, url: str, n: int) -> None:
     print(f"{name}: filled {n:,} items in {time.perf_counter() - started:.0f} s", file=sys.stderr)
     rng = random.Random(1)
     queries = [" ".join(rng.choices(VOCABULARY[:2000], k=rng.choice([1, 2]))) for _ in range(QUERIES)]
-    (p50, p95), (n50, n95) = timed(ours, queries), timed(naive, queries[: QUERIES // 5])
+    (p50, p95), (n50, n95) = p50_p95_ms(ours, queries), p50_p95_ms(naive, queries[: QUERIES // 5])
     print(f"{name} {n:,} items: ours p50 {p50:.1f} ms p95 {p95:.1f} ms | naive LIKE p50 {n50:.1f} ms "
           f"p95 {n95:.1f} ms | p95 ratio {n95 / p95:.1f}x")
     get_engine().dispose()

@@ -7,7 +7,6 @@ float16 matrix, sort everything) for random items. Prints p50/p95 and the ratio.
 
 import argparse
 import os
-import statistics
 import sys
 import tempfile
 import time
@@ -19,6 +18,7 @@ sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
 from sqlalchemy import insert  # noqa: E402
 
+from bench.latency import p50_p95_ms  # noqa: E402
 from curation.accounts.permissions import Actor  # noqa: E402
 from curation.enums import ModelStatus, Role  # noqa: E402
 from curation.settings import get_settings  # noqa: E402
@@ -64,15 +64,6 @@ def naive(item_id: int) -> int:
         return len([i for i in ids[order[:11]] if i != item_id])
 
 
-def timed(step, item_ids: list[int]) -> tuple[float, float]:  # type: ignore[no-untyped-def]
-    times = []
-    for item_id in item_ids:
-        started = time.perf_counter()
-        step(item_id)
-        times.append((time.perf_counter() - started) * 1000)
-    q = statistics.quantiles(times, n=20)
-    return q[9], q[18]
-
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -91,7 +82,7 @@ def main() -> None:
         started = time.perf_counter()
         ours(probes[0])
         first = (time.perf_counter() - started) * 1000
-        (p50, p95), (n50, n95) = timed(ours, probes), timed(naive, probes[:20])
+        (p50, p95), (n50, n95) = p50_p95_ms(ours, probes), p50_p95_ms(naive, probes[:20])
         print(f"{args.items:,} x {args.dim} vectors: ours p50 {p50:.1f} ms p95 {p95:.1f} ms (first call, "
               f"filling the cache: {first:.0f} ms) | naive p50 {n50:.1f} ms p95 {n95:.1f} ms | "
               f"p95 ratio {n95 / p95:.1f}x")
