@@ -7,7 +7,7 @@ import streamlit as st
 from curation.accounts.auth import COOKIE_NAME, TOKEN_KEY, current_actor
 from curation.accounts.permissions import Actor, can
 from curation.display.highlight import find_spans, highlighted_html
-from curation.display.safe_text import md, md_line
+from curation.display.safe_text import md, md_line, one_line
 from curation.enums import Permission
 from curation.errors import CurationError
 from curation.jobs.store import is_live, job_summary, list_jobs
@@ -173,7 +173,7 @@ def show_similar(user: Actor, item_id: int, key: str) -> None:
         st.info("No other item has a stored document vector yet.")
         return
     st.dataframe([vars(hit) for hit in hits], hide_index=True, use_container_width=True)
-    titles = {hit.id: md_line(f"{hit.id} · {hit.title or ''} ({hit.similarity:.2f})") for hit in hits}
+    titles = {hit.id: one_line(f"{hit.id} · {hit.title or ''} ({hit.similarity:.2f})") for hit in hits}
     chosen_key = f"{key}-similar"
     chosen = st.multiselect("Similar items to decide", list(titles), format_func=titles.get, key=chosen_key)
     disabled = not can(user, Permission.DECIDE) or not chosen

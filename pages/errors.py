@@ -5,7 +5,7 @@ so the page draws in the same time with 100k items as with 100."""
 import streamlit as st
 
 from curation.accounts.permissions import can
-from curation.display.safe_text import md, md_line
+from curation.display.safe_text import md, one_line
 from curation.enums import MistakeKind, Permission
 from curation.errors import CurationError
 from curation.task import get_task
@@ -55,7 +55,7 @@ may_relabel = can(user, Permission.RELABEL)
 def relabel_control(key: str, rows: list[dict]) -> int:
     """One picker and one Relabel button for a list; returns the picked item's id."""
     choices = [(row["id"], _other(row["label"])) for row in rows]
-    titles = {row["id"]: md_line(f"{row['id']} · {row['title'] or row.get('url') or ''}") for row in rows}
+    titles = {row["id"]: one_line(f"{row['id']} · {row['title'] or row.get('url') or ''}") for row in rows}
     left, right = st.columns([4, 1])
     picked = left.selectbox("Item to relabel", choices, key=f"pick-{key}", label_visibility="collapsed",
                             format_func=lambda choice: f"{titles[choice[0]]} → {choice[1]}")

@@ -6,6 +6,7 @@ import streamlit as st
 from curation.accounts.permissions import can, require
 from curation.corpus.items import list_items
 from curation.corpus.stats import collection_stats
+from curation.display.safe_text import one_line
 from curation.enums import LabelState, Permission
 from curation.errors import CurationError
 from curation.task import get_task
@@ -72,7 +73,7 @@ if not hits:
     st.info("No item matches. Every word must occur; try fewer words or other filters.")
     st.stop()
 st.dataframe([vars(hit) for hit in hits], hide_index=True, use_container_width=True)
-titles = {hit.id: f"{hit.id} · {hit.title or hit.url}" for hit in hits}
+titles = {hit.id: one_line(f"{hit.id} · {hit.title or hit.url}") for hit in hits}
 chosen = st.multiselect("Selected", list(titles), format_func=titles.get, key="selected")
 may_decide = can(user, Permission.DECIDE)
 buttons = st.columns(3)
