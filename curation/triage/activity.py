@@ -22,15 +22,22 @@ def decisions_per_day(session: Session) -> list[dict[str, Any]]:
     return [{"day": str(r.day), "curator": r.curator, "decisions": r.decisions} for r in rows]
 
 
-def time_per_decision(session: Session) -> list[dict[str, Any]]:
-    """Median and p90 seconds per decision for each curator."""
+def seconds_by_curator(session: Session, *where: Any) -> dict[str, list[float]]:
+    """Seconds spent on each timed decision, per curator (bulk imports left out), for the
+    decisions that also meet the extra conditions."""
     rows = session.execute(
         select(Decision.curator, Decision.seconds_spent)
-        .where(Decision.seconds_spent.is_not(None), Decision.curator != IMPORT_CURATOR)
+        .where(Decision.seconds_spent.is_not(None), Decision.curator != IMPORT_CURATOR, *where)
     )
     per_curator: dict[str, list[float]] = {}
     for curator, seconds in rows:
         per_curator.setdefault(curator, []).append(seconds)
+    return per_curator
+
+
+def time_per_decision(session: Session) -> list[dict[str, Any]]:
+    """Median and p90 seconds per decision for each curator."""
+    per_curator = seconds_by_curator(session)
     return [
         {"curator": curator, "decisions": len(times), "median_s": statistics.median(times),
          "p90_s": statistics.quantiles(times, n=10)[-1] if len(times) > 1 else times[0]}

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from curation.accounts.permissions import HasRole, require
 from curation.enums import IMPORT_CURATOR, Permission
+from curation.triage.activity import seconds_by_curator
 from curation.triage.labels import current_labels, stands
 from db.models import Decision
 
@@ -77,12 +78,7 @@ def _per_curator(session: Session, shared: dict[int, dict[str, str]]) -> list[di
     final = current_labels()
     finals = dict(session.execute(select(final.c.item_id, final.c.label)
                                   .where(final.c.item_id.in_(list(shared)))).all()) if shared else {}
-    seconds: dict[str, list[float]] = {}
-    for curator, spent in session.execute(
-            select(Decision.curator, Decision.seconds_spent)
-            .where(Decision.undone_at.is_(None), Decision.seconds_spent.is_not(None),
-                   ~Decision.adjudicated, Decision.curator != IMPORT_CURATOR)):
-        seconds.setdefault(curator, []).append(spent)
+    seconds = seconds_by_curator(session, Decision.undone_at.is_(None), ~Decision.adjudicated)
     names = sorted(set(seconds) | {c for by_curator in shared.values() for c in by_curator})
     report = []
     for name in names:
