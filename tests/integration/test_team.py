@@ -15,7 +15,7 @@ from curation.task import get_task
 from curation.triage.activity import guideline_changes
 from curation.triage.adjudication import adjudicate, list_disputes
 from curation.triage.labels import current_labels, is_overlap_item
-from curation.triage.queue import decide, next_item
+from curation.triage.queue import decide, next_item, relabel
 from db.models import AuditEntry, Decision
 from db.session import session_scope
 from tests.factories import add_active_model, add_assessment, add_items, run_cli
@@ -233,3 +233,34 @@ def test_each_decision_keeps_the_guideline_version_and_activity_shows_the_change
 def _two_items() -> list[int]:
     with session_scope() as session:
         return add_items(session, 2)
+
+
+def _relabel(item_id: int, label: str, curator: str) -> None:
+    with session_scope() as session:
+        relabel(session, Actor(curator, Role.CURATOR), item_id, label)
+
+
+def test_a_curator_who_relabels_is_counted_by_their_latest_decision_only(
+        db_url: str, half_overlap: None) -> None:
+    from curation.triage.agreement import curator_agreement
+
+    with session_scope() as session:
+        ids = add_items(session, 20)
+    came_round, split = [i for i in ids if is_overlap_item(i)][:2]
+    _decide(came_round, "accept", "ann")
+    _relabel(came_round, "reject", "ann")  # ann changes her mind before bob decides
+    _decide(came_round, "reject", "bob")
+    _decide(split, "accept", "ann")
+    _relabel(split, "reject", "ann")
+    _decide(split, "accept", "bob")
+    with session_scope() as session:
+        (dispute,) = list_disputes(session, LEAD)
+        pairs = curator_agreement(session, LEAD)["pairs"]
+    assert dispute.item_id == split  # ann's stale accept does not agree with bob for her
+    assert [(d["curator"], d["label"]) for d in dispute.decisions] == [("ann", "reject"), ("bob", "accept")]
+    assert pairs == [{"curators": ["ann", "bob"], "n": 2, "percent": 50.0, "kappa": 0.0}]
+    assert _labels() == {came_round: "reject"}
+    _relabel(split, "accept", "ann")  # and a dispute ends when one of them comes round
+    with session_scope() as session:
+        assert list_disputes(session, LEAD) == []
+    assert _labels() == {came_round: "reject", split: "accept"}
