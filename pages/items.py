@@ -56,7 +56,7 @@ filters = SearchFilter(status=status, label=None if label == "any" else label,
 
 if not query.strip():
     with session_scope() as session:
-        rows = list_items(session)
+        rows = list_items(session, user)
     if rows:
         st.dataframe(rows, hide_index=True, use_container_width=True)
     else:

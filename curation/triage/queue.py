@@ -24,7 +24,7 @@ from curation.jobs.triggers import maybe_schedule_retrain, request_refit
 from curation.llm.latest import latest_assessment_id
 from curation.settings import get_settings
 from curation.task import get_task
-from curation.triage.labels import awaiting_second_curator, stands
+from curation.triage.labels import awaiting_second_curator, decided_by, stands
 from db.models import (
     SCORE_MARGIN,
     Decision,
@@ -81,8 +81,7 @@ def _wants_another_curator(curator: str) -> Any:
     """An overlap item that one curator has decided and a second has not yet, where curator is
     not the one who did: it is served once more, to someone else, who does not see the first
     decision. Index-driven look-ups on the item, so the cost does not grow with the corpus."""
-    mine = exists().where(Decision.item_id == Item.id, Decision.curator == curator, stands(Decision))
-    return awaiting_second_curator(Item.id) & ~mine
+    return awaiting_second_curator(Item.id) & ~decided_by(curator, Item.id)
 
 
 def eligible_items(curator: str, filters: QueueFilter, now: datetime) -> Select:

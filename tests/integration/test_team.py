@@ -56,7 +56,7 @@ def test_three_curators_at_once_decide_each_overlap_item_twice_and_no_other_item
                 if item is None:
                     return
                 _decide(item.id, "accept", name)
-        except Exception as exc:  # surfaced below
+        except Exception as exc:  # noqa: BLE001 (surfaced below)
             errors.append(exc)
 
     threads = [threading.Thread(target=curate, args=(f"c{n}",)) for n in range(3)]
@@ -264,3 +264,58 @@ def test_a_curator_who_relabels_is_counted_by_their_latest_decision_only(
     with session_scope() as session:
         assert list_disputes(session, LEAD) == []
     assert _labels() == {came_round: "reject", split: "accept"}
+
+
+def _everything_shown(who: Actor, similar_to: int) -> dict[str, object]:
+    """Each place a person sees labels, as who sees it."""
+    from curation.corpus.items import list_items
+    from curation.enums import LabelState
+    from curation.triage.mistakes import model_mistakes
+    from curation.triage.search import SearchFilter, search_items
+    from curation.triage.similar import similar_items
+
+    def found(**filters: object) -> set[int]:
+        return {h.id for h in search_items(session, who, "post", filters=SearchFilter(**filters), limit=100)}
+
+    with session_scope() as session:
+        return {
+            "items": {r["id"]: r["label"] for r in list_items(session, who) if r["label"]},
+            "search": {h.id: h.label for h in search_items(session, who, "post", limit=100) if h.label},
+            "unlabelled": found(status=LabelState.UNLABELLED),
+            "accepted": found(label="accept"),
+            "similar": {h.id: h.label for h in similar_items(session, who, similar_to, k=19) if h.label},
+            "false negatives": {r["id"] for r in model_mistakes(session, who, "false_negative")},
+        }
+
+
+def test_a_label_waiting_for_its_second_curator_shows_only_to_its_curator_and_to_leads(
+        db_url: str, half_overlap: None) -> None:
+    from sqlalchemy import update
+
+    from db.models import ModelVersion
+    from tests.factories import add_document_vectors
+
+    with session_scope() as session:
+        ids = add_items(session, 20)
+        version = add_active_model(session, dict.fromkeys(ids, 0.1))
+        session.execute(update(ModelVersion).where(ModelVersion.id == version).values(metrics={"encoder": "e"}))
+        add_document_vectors(session, "e", {i: [1, i, 0] for i in ids})
+    pending = next(i for i in ids if is_overlap_item(i))
+    single, other = [i for i in ids if not is_overlap_item(i)][:2]
+    _decide(pending, "accept", "ann")
+    _decide(single, "accept", "ann")
+    both = {pending: "accept", single: "accept"}
+    for who in (Actor("ann", Role.CURATOR), LEAD, Actor("root", Role.ADMIN)):
+        assert _everything_shown(who, other) == {
+            "items": both, "search": both, "unlabelled": set(ids) - set(both), "accepted": set(both),
+            "similar": both, "false negatives": set(both)}
+    for who in (Actor("bob", Role.CURATOR), Actor("vic", Role.VIEWER)):
+        assert _everything_shown(who, other) == {
+            "items": {single: "accept"}, "search": {single: "accept"}, "unlabelled": set(ids) - {single},
+            "accepted": {single}, "similar": {single: "accept"}, "false negatives": {single}}
+    assert _labels() == both  # training still has ann's label, and the queue still serves it to bob
+    with session_scope() as session:
+        served = next_item(session, Actor("bob", Role.CURATOR), item_id=pending)
+    assert served is not None and "accept" not in str(served.as_dict())
+    _decide(pending, "accept", "bob")  # once bob has decided, everyone sees the label
+    assert _everything_shown(Actor("vic", Role.VIEWER), other)["items"] == both
