@@ -38,7 +38,7 @@ def _open_in_queue() -> None:
 
 
 with session_scope() as session:
-    stats = collection_stats(session)
+    stats = collection_stats(session, user)
 left, middle, right = st.columns(3)
 left.metric("Items", stats["items"])
 middle.metric("Labelled", stats["labelled"])

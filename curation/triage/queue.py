@@ -87,7 +87,7 @@ def _wants_another_curator(curator: str) -> Any:
 def eligible_items(curator: str, filters: QueueFilter, now: datetime) -> Select:
     """Items this curator may be served: with text, matching the filters, not skipped by them,
     not leased to someone else. "Unlabelled" includes an overlap item waiting for its second
-    curator."""
+    curator, and "labelled" leaves it out, for each curator but the one who decided it."""
     other = aliased(Lease)
     query = select(Item.id).where(
         Item.text.is_not(None),
@@ -99,7 +99,7 @@ def eligible_items(curator: str, filters: QueueFilter, now: datetime) -> Select:
     if filters.status == LabelState.UNLABELLED:
         query = query.where(~_is_labelled() | _wants_another_curator(curator))
     elif filters.status == LabelState.LABELLED:
-        query = query.where(_is_labelled())
+        query = query.where(_is_labelled() & ~_wants_another_curator(curator))
     return by_source_and_date(query, filters)
 
 

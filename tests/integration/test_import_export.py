@@ -4,6 +4,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from curation.accounts.permissions import LOCAL_ADMIN
 from curation.corpus.stats import collection_stats
 from curation.errors import ImportFileError
 from curation.files.exporting import export_items
@@ -27,7 +28,7 @@ def _items() -> list[tuple]:
 
 def _labels() -> dict:
     with session_scope() as session:
-        return collection_stats(session)["labels"]
+        return collection_stats(session, LOCAL_ADMIN)["labels"]
 
 
 def test_import_strips_header_and_records_labels_as_import_decisions(db_url: str, tmp_path: Path) -> None:

@@ -269,6 +269,7 @@ def test_a_curator_who_relabels_is_counted_by_their_latest_decision_only(
 def _everything_shown(who: Actor, similar_to: int) -> dict[str, object]:
     """Each place a person sees labels, as who sees it."""
     from curation.corpus.items import list_items
+    from curation.corpus.stats import collection_stats
     from curation.enums import LabelState
     from curation.triage.mistakes import model_mistakes
     from curation.triage.search import SearchFilter, search_items
@@ -285,6 +286,7 @@ def _everything_shown(who: Actor, similar_to: int) -> dict[str, object]:
             "accepted": found(label="accept"),
             "similar": {h.id: h.label for h in similar_items(session, who, similar_to, k=19) if h.label},
             "false negatives": {r["id"] for r in model_mistakes(session, who, "false_negative")},
+            "counted": collection_stats(session, who)["labels"],
         }
 
 
@@ -308,14 +310,31 @@ def test_a_label_waiting_for_its_second_curator_shows_only_to_its_curator_and_to
     for who in (Actor("ann", Role.CURATOR), LEAD, Actor("root", Role.ADMIN)):
         assert _everything_shown(who, other) == {
             "items": both, "search": both, "unlabelled": set(ids) - set(both), "accepted": set(both),
-            "similar": both, "false negatives": set(both)}
+            "similar": both, "false negatives": set(both), "counted": {"accept": 2}}
     for who in (Actor("bob", Role.CURATOR), Actor("vic", Role.VIEWER)):
         assert _everything_shown(who, other) == {
             "items": {single: "accept"}, "search": {single: "accept"}, "unlabelled": set(ids) - {single},
-            "accepted": {single}, "similar": {single: "accept"}, "false negatives": {single}}
+            "accepted": {single}, "similar": {single: "accept"}, "false negatives": {single},
+            "counted": {"accept": 1}}
     assert _labels() == both  # training still has ann's label, and the queue still serves it to bob
     with session_scope() as session:
         served = next_item(session, Actor("bob", Role.CURATOR), item_id=pending)
     assert served is not None and "accept" not in str(served.as_dict())
     _decide(pending, "accept", "bob")  # once bob has decided, everyone sees the label
     assert _everything_shown(Actor("vic", Role.VIEWER), other)["items"] == both
+
+
+def test_the_queues_labelled_filter_leaves_out_an_item_waiting_for_this_curator(
+        db_url: str, half_overlap: None) -> None:
+    from curation.enums import LabelState
+    from curation.triage.queue import QueueFilter
+
+    with session_scope() as session:
+        ids = add_items(session, 10)
+    pending = next(i for i in ids if is_overlap_item(i))
+    _decide(pending, "accept", "ann")
+    labelled = QueueFilter(status=LabelState.LABELLED)
+    with session_scope() as session:
+        assert next_item(session, Actor("bob", Role.CURATOR), filters=labelled) is None
+        served = next_item(session, Actor("ann", Role.CURATOR), filters=labelled)
+    assert served is not None and served.id == pending  # ann may look at her own decision again
