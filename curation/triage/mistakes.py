@@ -6,8 +6,8 @@ from typing import Any
 from sqlalchemy import Select, and_, select
 from sqlalchemy.orm import Session
 
-from curation.accounts.permissions import HasRole
-from curation.enums import MistakeKind
+from curation.accounts.permissions import HasRole, require
+from curation.enums import MistakeKind, Permission
 from curation.llm.latest import latest_assessment_id
 from curation.task import get_task
 from curation.triage.labels import current_labels, hidden_from
@@ -29,6 +29,7 @@ def _labelled_and_scored(who: HasRole, version_id: int) -> Select:
 
 def model_mistakes(session: Session, who: HasRole, kind: str, limit: int = 200) -> list[dict[str, Any]]:
     """Items the active model gets wrong against the curator label who may see, worst first."""
+    require(who, Permission.VIEW)
     if kind not in set(MistakeKind):
         raise ValueError(f"kind must be one of {', '.join(MistakeKind)}, not {kind!r}")
     version_id = active_version_id(session)
@@ -48,6 +49,7 @@ def model_mistakes(session: Session, who: HasRole, kind: str, limit: int = 200) 
 def suspect_labels(session: Session, who: HasRole, confidence: float = 0.9,
                    limit: int = 200) -> list[dict[str, Any]]:
     """Labels contradicted both by a model at least `confidence` sure and by the LLM verdict."""
+    require(who, Permission.VIEW)
     version_id = active_version_id(session)
     if version_id is None:
         return []
