@@ -5,13 +5,14 @@ import streamlit as st
 from curation.accounts.auth import COOKIE_NAME, TOKEN_KEY, current_actor, log_out
 from curation.accounts.binding import check_bind_address
 from curation.accounts.permissions import can
+from curation.accounts.sso import sso_log_in
 from curation.display.safe_text import md, md_line
 from curation.enums import Permission
 from curation.errors import CurationError, NotLoggedIn
 from curation.redaction import install_log_redaction
 from curation.settings import get_settings
 from db.migrate import upgrade
-from pages.common import forget_login, remember_login
+from pages.common import forget_login, remember_login, signed_in_identity
 
 
 @st.cache_resource
@@ -23,6 +24,19 @@ def _start() -> str:
 
 def _log_out() -> None:
     log_out(st.session_state.pop(TOKEN_KEY, ""))
+    if settings.sso != "off" and signed_in_identity():
+        st.logout()  # else the identity provider's login would log them straight in again
+
+
+def _single_sign_on(identity: dict) -> bool:
+    """Someone st.login signed in, without a valid login of ours: log them in as their user, or
+    leave the refusal for the login page."""
+    try:
+        st.session_state[TOKEN_KEY] = sso_log_in(identity)
+    except CurationError as exc:
+        st.session_state["login_error"] = str(exc)
+        return False
+    return True
 
 
 _start()
@@ -41,6 +55,8 @@ try:
 except NotLoggedIn:
     if cookie:
         forget_login()
+    if settings.sso != "off" and (identity := signed_in_identity()) and _single_sign_on(identity):
+        st.rerun()
     st.navigation([st.Page("pages/login.py", title="Log in", icon=":material/login:")]).run()
     st.stop()
 except CurationError as exc:

@@ -93,7 +93,7 @@ def stats() -> None:
     from db.session import session_scope
 
     with session_scope() as session:
-        emit(collection_stats(session))
+        emit(collection_stats(session, _cli_actor()))
 
 
 def _curator(session, name: str):  # type: ignore[no-untyped-def]

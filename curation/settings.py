@@ -70,6 +70,11 @@ class Settings(BaseSettings):
     )
     lockout_minutes: float = Field(15.0, gt=0, description="How long a locked account stays locked.")
     session_hours: float = Field(12.0, gt=0, description="How long a login lasts before it expires.")
+    sso: Literal["off", "email", "name"] = Field(
+        "off", description="Single sign-on (st.login, OIDC) maps an identity to the existing user "
+        "named by its email, or by the part before the @ of an email in CURATION_SSO_DOMAIN.",
+    )
+    sso_domain: str = Field("", description="With CURATION_SSO=name: the one email domain accepted.")
     secrets_file: Path | None = Field(
         None, description="KEY=VALUE file for API keys, read when the environment lacks them."
     )

@@ -98,6 +98,13 @@ def run_marker() -> None:
     st.html(f'<span class="curation-run" data-run="{run}"></span>')
 
 
+def signed_in_identity() -> dict | None:
+    """The claims st.login's identity provider gave, or None when nobody signed in there (st.user
+    has is_logged_in only once secrets.toml has an [auth] section)."""
+    claims = st.user.to_dict()
+    return claims if claims.get("is_logged_in") else None
+
+
 def current_user() -> Actor:
     """Who is using the app: the logged-in user, or the local admin when accounts are off.
     app.py has already sent anyone without a valid login to the login page."""

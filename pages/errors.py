@@ -39,11 +39,11 @@ confidence = st.slider("Suspect labels: model at least this sure", 0.5, 0.99, 0.
 with session_scope() as session:
     sections = {
         MistakeKind.FALSE_POSITIVE.value: ("False positives (model says " + task.positive_label + ")",
-                  model_mistakes(session, MistakeKind.FALSE_POSITIVE)),
+                  model_mistakes(session, user, MistakeKind.FALSE_POSITIVE)),
         MistakeKind.FALSE_NEGATIVE.value: ("False negatives (model says " + task.negative_label + ")",
-                      model_mistakes(session, MistakeKind.FALSE_NEGATIVE)),
+                      model_mistakes(session, user, MistakeKind.FALSE_NEGATIVE)),
         "suspect": ("Suspect labels (a confident model and the LLM both disagree)",
-                    suspect_labels(session, confidence)),
+                    suspect_labels(session, user, confidence)),
     }
 
 if not any(rows for _, rows in sections.values()):

@@ -38,7 +38,7 @@ def _open_in_queue() -> None:
 
 
 with session_scope() as session:
-    stats = collection_stats(session)
+    stats = collection_stats(session, user)
 left, middle, right = st.columns(3)
 left.metric("Items", stats["items"])
 middle.metric("Labelled", stats["labelled"])
@@ -56,7 +56,7 @@ filters = SearchFilter(status=status, label=None if label == "any" else label,
 
 if not query.strip():
     with session_scope() as session:
-        rows = list_items(session)
+        rows = list_items(session, user)
     if rows:
         st.dataframe(rows, hide_index=True, use_container_width=True)
     else:

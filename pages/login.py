@@ -5,6 +5,8 @@ import streamlit as st
 from curation.accounts.auth import TOKEN_KEY, current_actor, log_in
 from curation.display.safe_text import md
 from curation.errors import CurationError, NotLoggedIn
+from curation.settings import get_settings
+from pages.common import signed_in_identity
 
 
 def _log_in() -> None:
@@ -28,3 +30,8 @@ with st.form("login"):
     st.text_input("User name", key="login_name")
     st.text_input("Password", type="password", key="login_password")
     st.form_submit_button("Log in", type="primary", on_click=_log_in)
+if get_settings().sso != "off":  # st.login: the identity provider in .streamlit/secrets.toml [auth]
+    if signed_in_identity():  # signed in there, but refused here (the message above says why)
+        st.button("Sign out of single sign-on", key="sso_logout", on_click=st.logout)
+    else:
+        st.button("Log in with single sign-on", key="sso_login", on_click=st.login)

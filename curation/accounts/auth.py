@@ -51,6 +51,13 @@ def open_session(session: Session, name: str, password: str, now: datetime | Non
     user.failed_logins, user.locked_until = 0, None
     if HASHER.check_needs_rehash(user.password_hash):
         user.password_hash = HASHER.hash(password)
+    return start_login(session, user, now)
+
+
+def start_login(session: Session, user: User, now: datetime) -> str:
+    """A login session for a user whose identity is checked (by password, or by single sign-on);
+    returns its token. Expired sessions of anyone are cleared on the way."""
+    settings = get_settings()
     session.execute(delete(LoginSession).where(LoginSession.expires_at <= now))
     token = secrets.token_urlsafe(32)
     session.add(LoginSession(token_hash=_digest(token), user_id=user.id, created_at=now,

@@ -5,17 +5,16 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from curation.triage.labels import current_labels
+from curation.accounts.permissions import HasRole
+from curation.triage.labels import shown_label
 from db.models import Item
 
 
-def list_items(session: Session, limit: int = 500) -> list[dict[str, Any]]:
-    """Newest first, with the current label (None while unlabelled)."""
-    labels = current_labels()
+def list_items(session: Session, who: HasRole, limit: int = 500) -> list[dict[str, Any]]:
+    """Newest first, with the label who may see (None while unlabelled to them)."""
     query = (
         select(Item.id, Item.title, Item.canonical_url, Item.source_type, Item.fetch_status,
-               labels.c.label)
-        .outerjoin(labels, labels.c.item_id == Item.id)
+               shown_label(who, Item.id).label("label"))
         .order_by(Item.id.desc())
         .limit(limit)
     )

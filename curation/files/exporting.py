@@ -1,5 +1,8 @@
 """Export items with their current labels in the same row format import reads, so
-import(export(db)) gives back the same items and labels."""
+import(export(db)) gives back the same items and labels. A near-duplicate's meta carries
+near_duplicate_of, the URL of the earlier item it nearly repeats (curation/corpus/near_duplicates.py),
+so a downstream user sees the repeats: a URL, because item ids mean nothing outside this database.
+Import ignores the field and finds the repeats again from the text."""
 
 import csv
 import json
@@ -7,8 +10,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, aliased
 
 from curation.errors import CurationError
 from curation.triage.labels import current_labels
@@ -19,13 +22,15 @@ FORMATS = ("jsonl", "csv")
 
 def _rows(session: Session) -> Iterator[dict[str, Any]]:
     labels = current_labels()
+    original = aliased(Item)
     query = (
-        select(Item, labels.c.label)
+        select(Item, labels.c.label, func.coalesce(original.url, original.canonical_url))
         .outerjoin(labels, labels.c.item_id == Item.id)
+        .outerjoin(original, original.id == Item.near_duplicate_of)
         .order_by(Item.id)
         .execution_options(yield_per=1000)
     )
-    for item, label in session.execute(query):
+    for item, label, near_duplicate_of in session.execute(query):
         url = item.url or item.canonical_url
         yield {
             # An item still waiting for its text goes out as the header import reads back.
@@ -35,6 +40,7 @@ def _rows(session: Session) -> Iterator[dict[str, Any]]:
                 "title": item.title,
                 "published_date": item.published_at.isoformat() if item.published_at else None,
                 "author": item.author,
+                "near_duplicate_of": near_duplicate_of,
             },
             "answer": label,
         }

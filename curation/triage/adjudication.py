@@ -15,7 +15,7 @@ from curation.enums import AuditAction, Permission
 from curation.errors import AdjudicationError
 from curation.llm.latest import latest_assessment_id
 from curation.task import get_task
-from curation.triage.labels import disputed, stands
+from curation.triage.labels import curator_decision, disputed
 from db.models import Decision, Item, LLMAssessment, Score
 from models.registry import active_version_id
 
@@ -72,7 +72,7 @@ def _dispute(session: Session, item_id: int) -> Dispute:
     assessment = session.scalar(select(LLMAssessment).where(
         LLMAssessment.id == latest_assessment_id(item_id)))
     decisions = session.scalars(select(Decision).where(
-        Decision.item_id == item_id, stands(Decision), ~Decision.adjudicated).order_by(Decision.id))
+        Decision.item_id == item_id, curator_decision(Decision)).order_by(Decision.id))
     return Dispute(
         item_id=item_id, title=item.title, url=item.url or item.canonical_url,
         score=score.probability if score else None,

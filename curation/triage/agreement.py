@@ -2,8 +2,8 @@
 items both decided (the overlap, CURATION_OVERLAP), and per curator their pace and how often
 they match the final label. The Activity page and `python -m curation agreement --curators`.
 
-Each curator's label on an item is their latest standing decision there; leads' adjudications
-are the final word, not a vote, so they are left out of the pairs."""
+Each curator's label on an item is their vote there (labels.curator_decision: their latest
+standing decision); leads' adjudications are the final word, not a vote, so they are left out."""
 
 import statistics
 from collections import Counter
@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from curation.accounts.permissions import HasRole, require
 from curation.enums import IMPORT_CURATOR, Permission
 from curation.triage.activity import seconds_by_curator
-from curation.triage.labels import current_labels, stands
+from curation.triage.labels import curator_decision, current_labels
 from db.models import Decision
 
 
@@ -55,19 +55,14 @@ def _summary(pairs: list[tuple[str, str]]) -> dict[str, Any]:
 
 
 def _labels_by_item(session: Session) -> dict[int, dict[str, str]]:
-    """{item: {curator: latest standing label}} for items two or more curators decided."""
-    shared = (select(Decision.item_id)
-              .where(stands(Decision), ~Decision.adjudicated, Decision.curator != IMPORT_CURATOR)
-              .group_by(Decision.item_id)
+    """{item: {curator: their vote}} for items two or more curators decided."""
+    vote = curator_decision(Decision) & (Decision.curator != IMPORT_CURATOR)
+    shared = (select(Decision.item_id).where(vote).group_by(Decision.item_id)
               .having(func.count(func.distinct(Decision.curator)) > 1))
-    rows = session.execute(
-        select(Decision.item_id, Decision.curator, Decision.label)
-        .where(Decision.item_id.in_(shared), stands(Decision), ~Decision.adjudicated,
-               Decision.curator != IMPORT_CURATOR)
-        .order_by(Decision.id)
-    )
+    rows = session.execute(select(Decision.item_id, Decision.curator, Decision.label)
+                           .where(Decision.item_id.in_(shared), vote))
     labels: dict[int, dict[str, str]] = {}
-    for item_id, curator, label in rows:  # in id order, so the latest decision wins
+    for item_id, curator, label in rows:
         labels.setdefault(item_id, {})[curator] = label
     return labels
 

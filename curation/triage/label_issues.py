@@ -15,7 +15,7 @@ from curation.accounts.permissions import HasRole, require
 from curation.enums import Permission
 from curation.errors import LabelIssueError, ModelError
 from curation.task import get_task
-from curation.triage.labels import current_labels
+from curation.triage.labels import current_labels, hidden_from
 from db.lookups import rows_where_in
 from db.models import Item
 from models.crossval import out_of_fold
@@ -48,7 +48,8 @@ def _check_both_kinds(session: Session) -> None:
 
 
 def label_issues(session: Session, who: HasRole, limit: int = 50) -> list[LabelIssue]:
-    """Current labels cleanlab flags as likely wrong, most doubtful first."""
+    """Current labels cleanlab flags as likely wrong, most doubtful first; only those who may
+    see (labels.hidden_from), though every label trains the heads that judge them."""
     require(who, Permission.VIEW)
     _check_both_kinds(session)
     try:
@@ -60,14 +61,14 @@ def label_issues(session: Session, who: HasRole, limit: int = 50) -> list[LabelI
     ranked = find_label_issues(labels=y, pred_probs=probabilities,
                                return_indices_ranked_by="self_confidence")[:limit]
     task = get_task()
-    titles = dict(rows_where_in(session, select(Item.id, Item.title), Item.id,
-                                [int(found.item_ids[i]) for i in ranked]))
+    titles = dict(rows_where_in(session, select(Item.id, Item.title).where(~hidden_from(who, Item.id)),
+                                Item.id, [int(found.item_ids[i]) for i in ranked]))
     issues = []
-    for i in ranked:
+    for i in (i for i in ranked if int(found.item_ids[i]) in titles):
         label = task.positive_label if y[i] == 1 else task.negative_label
         given = float(probabilities[i, y[i]])
         issues.append(LabelIssue(
-            id=int(found.item_ids[i]), title=titles.get(int(found.item_ids[i])), label=label,
+            id=int(found.item_ids[i]), title=titles[int(found.item_ids[i])], label=label,
             curator=found.curators[i], label_probability=round(given, 3),
             reason=f"labelled {label} by {found.curators[i]}, but a model that never saw it gives "
                    f"{label} only {given:.0%}; the labels of similar items say otherwise"))

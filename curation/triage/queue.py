@@ -24,7 +24,7 @@ from curation.jobs.triggers import maybe_schedule_retrain, request_refit
 from curation.llm.latest import latest_assessment_id
 from curation.settings import get_settings
 from curation.task import get_task
-from curation.triage.labels import adjudicated, in_overlap, stands
+from curation.triage.labels import awaiting_second_curator, decided_by, stands
 from db.models import (
     SCORE_MARGIN,
     Decision,
@@ -40,7 +40,6 @@ from models.registry import active_version_id
 
 RETRAIN_JOB = "retrain_job"  # session.info key: the retrain a committed decision queued
 CANDIDATES = 20  # items fetched per attempt; a claim lost to another curator tries the next one
-OVERLAP_CURATORS = 2  # how many curators decide an overlap item independently
 
 
 
@@ -82,16 +81,13 @@ def _wants_another_curator(curator: str) -> Any:
     """An overlap item that one curator has decided and a second has not yet, where curator is
     not the one who did: it is served once more, to someone else, who does not see the first
     decision. Index-driven look-ups on the item, so the cost does not grow with the corpus."""
-    people = (select(func.count(func.distinct(Decision.curator)))
-              .where(Decision.item_id == Item.id, stands(Decision)).scalar_subquery())
-    mine = exists().where(Decision.item_id == Item.id, Decision.curator == curator, stands(Decision))
-    return in_overlap(Item.id) & (people < OVERLAP_CURATORS) & ~mine & ~adjudicated(Item.id)
+    return awaiting_second_curator(Item.id) & ~decided_by(curator, Item.id)
 
 
 def eligible_items(curator: str, filters: QueueFilter, now: datetime) -> Select:
     """Items this curator may be served: with text, matching the filters, not skipped by them,
     not leased to someone else. "Unlabelled" includes an overlap item waiting for its second
-    curator."""
+    curator, and "labelled" leaves it out, for each curator but the one who decided it."""
     other = aliased(Lease)
     query = select(Item.id).where(
         Item.text.is_not(None),
@@ -103,7 +99,7 @@ def eligible_items(curator: str, filters: QueueFilter, now: datetime) -> Select:
     if filters.status == LabelState.UNLABELLED:
         query = query.where(~_is_labelled() | _wants_another_curator(curator))
     elif filters.status == LabelState.LABELLED:
-        query = query.where(_is_labelled())
+        query = query.where(_is_labelled() & ~_wants_another_curator(curator))
     return by_source_and_date(query, filters)
 
 
@@ -254,9 +250,9 @@ def next_item(session: Session, who: HasRole, *, strategy: str = QueueStrategy.U
         return _serve(session, held, curator, version_id)
     for _ in range(3):  # every candidate may be claimed by others between query and claim
         candidates = _candidates(session, strategy, eligible, version_id)
-        for item_id in candidates:
-            if _claim(session, item_id, curator, now) and _still_eligible(session, eligible, item_id):
-                return _serve(session, item_id, curator, version_id)
+        for candidate in candidates:
+            if _claim(session, candidate, curator, now) and _still_eligible(session, eligible, candidate):
+                return _serve(session, candidate, curator, version_id)
         if not candidates:
             return None
     return None

@@ -16,9 +16,9 @@ from sqlalchemy.orm import Session
 from curation.accounts.permissions import HasRole, require
 from curation.enums import LabelState, Permission
 from curation.errors import SearchError
-from curation.triage.labels import stands
+from curation.triage.labels import shown_label
 from curation.triage.queue import QueueFilter, by_source_and_date
-from db.models import SEARCH_TABLE, Decision, Item, Score
+from db.models import SEARCH_TABLE, Item, Score
 from models.registry import active_version_id
 
 MAX_LIMIT = 500
@@ -55,12 +55,6 @@ def fts5_query(text: str) -> str | None:
     return " ".join(quoted) or None
 
 
-def latest_label() -> Any:
-    """The item's current label as a correlated subquery: served by ix_decisions_item_created."""
-    return (select(Decision.label).where(Decision.item_id == Item.id, stands(Decision))
-            .order_by(Decision.id.desc()).limit(1).correlate(Item).scalar_subquery())
-
-
 def _matches(session: Session, text: str) -> tuple[Select, Any] | None:
     """(ids of items matching text, their relevance, higher is better) for this backend."""
     if session.get_bind().dialect.name == "postgresql":
@@ -88,7 +82,7 @@ def _check(filters: SearchFilter, limit: int) -> None:
 
 def search_items(session: Session, who: HasRole, text: str, *, filters: SearchFilter = SearchFilter(),
                  limit: int = 20) -> list[SearchHit]:
-    """The best matches for text, most relevant first, with their current label and score."""
+    """The best matches for text, most relevant first, with the label who may see and the score."""
     require(who, Permission.VIEW)
     _check(filters, limit)
     matched = _matches(session, text)
@@ -96,7 +90,7 @@ def search_items(session: Session, who: HasRole, text: str, *, filters: SearchFi
         return []
     query, relevance = matched
     version_id = active_version_id(session)
-    label = latest_label()
+    label = shown_label(who, Item.id)
     query = (query.add_columns(Item.title, Item.url, Item.canonical_url, Item.source_type,
                                Item.published_at, label.label("label"), Score.probability,
                                Item.near_duplicate_of)

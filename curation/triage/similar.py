@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from curation.accounts.permissions import HasRole, require
 from curation.enums import Permission
 from curation.errors import SimilarError
-from curation.triage.search import latest_label
+from curation.triage.labels import shown_label
 from db.lookups import rows_where_in
 from db.models import Embedding, Item, Score
 from models.embeddings import document_matrix, identity_in_use
@@ -69,7 +69,8 @@ def nearest(matrix: np.ndarray, query: np.ndarray, k: int, exclude: int) -> tupl
 
 
 def similar_items(session: Session, who: HasRole, item_id: int, k: int = 10) -> list[SimilarHit]:
-    """The k items most like item_id, most similar first, with label and active score."""
+    """The k items most like item_id, most similar first, with the label who may see and the
+    active score."""
     require(who, Permission.VIEW)
     if not 1 <= k <= MAX_K:
         raise SimilarError(f"k {k} is out of range; give 1 to {MAX_K}")
@@ -83,7 +84,7 @@ def similar_items(session: Session, who: HasRole, item_id: int, k: int = 10) -> 
     top, similarities = nearest(matrix, matrix[position], k, position)
     found = [int(i) for i in ids[top]]
     version_id = active_version_id(session)
-    query = (select(Item.id, Item.title, latest_label().label("label"), Score.probability)
+    query = (select(Item.id, Item.title, shown_label(who, Item.id).label("label"), Score.probability)
              .outerjoin(Score, and_(Score.item_id == Item.id, Score.model_version_id == version_id)))
     details = {row.id: row for row in rows_where_in(session, query, Item.id, found)}
     return [SimilarHit(id=i, similarity=round(float(s), 4), title=details[i].title,

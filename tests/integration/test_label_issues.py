@@ -20,7 +20,7 @@ VIEWER = Actor("vic", Role.VIEWER)
 
 
 @pytest.fixture
-def encoder(tiny_modernbert: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def encoder(tiny_modernbert: str, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811 (the fixture)
     monkeypatch.setenv("CURATION_BASE_MODEL", tiny_modernbert)
     get_settings.cache_clear()
     embeddings.default_encoder.cache_clear()
@@ -46,3 +46,16 @@ def test_labels_of_one_kind_only_get_a_clear_message(db_url: str, tmp_path: Path
     _import(tmp_path, labelled_rows(5, 0))
     with session_scope() as session, pytest.raises(LabelIssueError, match="labels of both kinds.*at least 2"):
         label_issues(session, VIEWER)
+
+
+def test_a_label_waiting_for_its_second_curator_is_listed_only_for_those_who_may_see_it(
+        db_url: str, tmp_path: Path, encoder: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CURATION_OVERLAP", "1")  # every item waits for a curator after import's label
+    get_settings.cache_clear()
+    rows = labelled_rows(8, 8)
+    rows[0]["answer"] = "reject"
+    _import(tmp_path, rows)
+    with session_scope() as session:
+        assert label_issues(session, VIEWER) == []
+        issues = label_issues(session, Actor("lee", Role.LEAD))
+    assert issues and issues[0].title == "Story 0"

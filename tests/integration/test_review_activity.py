@@ -1,4 +1,4 @@
-from curation.accounts.permissions import Actor
+from curation.accounts.permissions import LOCAL_ADMIN, Actor
 from curation.enums import Role
 from curation.triage.activity import decisions_per_day, time_per_decision
 from curation.triage.mistakes import model_mistakes, suspect_labels
@@ -17,13 +17,13 @@ def test_errors_lists_false_positives_negatives_and_suspect_labels(db_url: str) 
         for item, label in ((fp, "reject"), (fn, "accept"), (right, "accept"), (suspect, "reject")):
             decide(session, ANN, item, label)
     with session_scope() as session:
-        assert [r["id"] for r in model_mistakes(session, "false_positive")] == [suspect, fp]
-        assert [r["id"] for r in model_mistakes(session, "false_negative")] == [fn]
-        assert [r["id"] for r in suspect_labels(session)] == [suspect]
+        assert [r["id"] for r in model_mistakes(session, LOCAL_ADMIN, "false_positive")] == [suspect, fp]
+        assert [r["id"] for r in model_mistakes(session, LOCAL_ADMIN, "false_negative")] == [fn]
+        assert [r["id"] for r in suspect_labels(session, LOCAL_ADMIN)] == [suspect]
         relabel(session, Actor("bob", Role.CURATOR), suspect, "accept")  # a new decision
     with session_scope() as session:
-        assert suspect_labels(session) == []
-        assert [r["id"] for r in model_mistakes(session, "false_positive")] == [fp]
+        assert suspect_labels(session, LOCAL_ADMIN) == []
+        assert [r["id"] for r in model_mistakes(session, LOCAL_ADMIN, "false_positive")] == [fp]
 
 
 def test_activity_counts_standing_decisions_and_time_per_curator(db_url: str) -> None:

@@ -15,7 +15,7 @@ from curation.task import get_task
 from curation.triage.activity import guideline_changes
 from curation.triage.adjudication import adjudicate, list_disputes
 from curation.triage.labels import current_labels, is_overlap_item
-from curation.triage.queue import decide, next_item
+from curation.triage.queue import decide, next_item, relabel
 from db.models import AuditEntry, Decision
 from db.session import session_scope
 from tests.factories import add_active_model, add_assessment, add_items, run_cli
@@ -56,7 +56,7 @@ def test_three_curators_at_once_decide_each_overlap_item_twice_and_no_other_item
                 if item is None:
                     return
                 _decide(item.id, "accept", name)
-        except Exception as exc:  # surfaced below
+        except Exception as exc:  # noqa: BLE001 (surfaced below)
             errors.append(exc)
 
     threads = [threading.Thread(target=curate, args=(f"c{n}",)) for n in range(3)]
@@ -233,3 +233,108 @@ def test_each_decision_keeps_the_guideline_version_and_activity_shows_the_change
 def _two_items() -> list[int]:
     with session_scope() as session:
         return add_items(session, 2)
+
+
+def _relabel(item_id: int, label: str, curator: str) -> None:
+    with session_scope() as session:
+        relabel(session, Actor(curator, Role.CURATOR), item_id, label)
+
+
+def test_a_curator_who_relabels_is_counted_by_their_latest_decision_only(
+        db_url: str, half_overlap: None) -> None:
+    from curation.triage.agreement import curator_agreement
+
+    with session_scope() as session:
+        ids = add_items(session, 20)
+    came_round, split = [i for i in ids if is_overlap_item(i)][:2]
+    _decide(came_round, "accept", "ann")
+    _relabel(came_round, "reject", "ann")  # ann changes her mind before bob decides
+    _decide(came_round, "reject", "bob")
+    _decide(split, "accept", "ann")
+    _relabel(split, "reject", "ann")
+    _decide(split, "accept", "bob")
+    with session_scope() as session:
+        (dispute,) = list_disputes(session, LEAD)
+        pairs = curator_agreement(session, LEAD)["pairs"]
+    assert dispute.item_id == split  # ann's stale accept does not agree with bob for her
+    assert [(d["curator"], d["label"]) for d in dispute.decisions] == [("ann", "reject"), ("bob", "accept")]
+    assert pairs == [{"curators": ["ann", "bob"], "n": 2, "percent": 50.0, "kappa": 0.0}]
+    assert _labels() == {came_round: "reject"}
+    _relabel(split, "accept", "ann")  # and a dispute ends when one of them comes round
+    with session_scope() as session:
+        assert list_disputes(session, LEAD) == []
+    assert _labels() == {came_round: "reject", split: "accept"}
+
+
+def _everything_shown(who: Actor, similar_to: int) -> dict[str, object]:
+    """Each place a person sees labels, as who sees it."""
+    from curation.corpus.items import list_items
+    from curation.corpus.stats import collection_stats
+    from curation.enums import LabelState
+    from curation.triage.mistakes import model_mistakes
+    from curation.triage.search import SearchFilter, search_items
+    from curation.triage.similar import similar_items
+
+    def found(**filters: object) -> set[int]:
+        return {h.id for h in search_items(session, who, "post", filters=SearchFilter(**filters), limit=100)}
+
+    with session_scope() as session:
+        return {
+            "items": {r["id"]: r["label"] for r in list_items(session, who) if r["label"]},
+            "search": {h.id: h.label for h in search_items(session, who, "post", limit=100) if h.label},
+            "unlabelled": found(status=LabelState.UNLABELLED),
+            "accepted": found(label="accept"),
+            "similar": {h.id: h.label for h in similar_items(session, who, similar_to, k=19) if h.label},
+            "false negatives": {r["id"] for r in model_mistakes(session, who, "false_negative")},
+            "counted": collection_stats(session, who)["labels"],
+        }
+
+
+def test_a_label_waiting_for_its_second_curator_shows_only_to_its_curator_and_to_leads(
+        db_url: str, half_overlap: None) -> None:
+    from sqlalchemy import update
+
+    from db.models import ModelVersion
+    from tests.factories import add_document_vectors
+
+    with session_scope() as session:
+        ids = add_items(session, 20)
+        version = add_active_model(session, dict.fromkeys(ids, 0.1))
+        session.execute(update(ModelVersion).where(ModelVersion.id == version).values(metrics={"encoder": "e"}))
+        add_document_vectors(session, "e", {i: [1, i, 0] for i in ids})
+    pending = next(i for i in ids if is_overlap_item(i))
+    single, other = [i for i in ids if not is_overlap_item(i)][:2]
+    _decide(pending, "accept", "ann")
+    _decide(single, "accept", "ann")
+    both = {pending: "accept", single: "accept"}
+    for who in (Actor("ann", Role.CURATOR), LEAD, Actor("root", Role.ADMIN)):
+        assert _everything_shown(who, other) == {
+            "items": both, "search": both, "unlabelled": set(ids) - set(both), "accepted": set(both),
+            "similar": both, "false negatives": set(both), "counted": {"accept": 2}}
+    for who in (Actor("bob", Role.CURATOR), Actor("vic", Role.VIEWER)):
+        assert _everything_shown(who, other) == {
+            "items": {single: "accept"}, "search": {single: "accept"}, "unlabelled": set(ids) - {single},
+            "accepted": {single}, "similar": {single: "accept"}, "false negatives": {single},
+            "counted": {"accept": 1}}
+    assert _labels() == both  # training still has ann's label, and the queue still serves it to bob
+    with session_scope() as session:
+        served = next_item(session, Actor("bob", Role.CURATOR), item_id=pending)
+    assert served is not None and "accept" not in str(served.as_dict())
+    _decide(pending, "accept", "bob")  # once bob has decided, everyone sees the label
+    assert _everything_shown(Actor("vic", Role.VIEWER), other)["items"] == both
+
+
+def test_the_queues_labelled_filter_leaves_out_an_item_waiting_for_this_curator(
+        db_url: str, half_overlap: None) -> None:
+    from curation.enums import LabelState
+    from curation.triage.queue import QueueFilter
+
+    with session_scope() as session:
+        ids = add_items(session, 10)
+    pending = next(i for i in ids if is_overlap_item(i))
+    _decide(pending, "accept", "ann")
+    labelled = QueueFilter(status=LabelState.LABELLED)
+    with session_scope() as session:
+        assert next_item(session, Actor("bob", Role.CURATOR), filters=labelled) is None
+        served = next_item(session, Actor("ann", Role.CURATOR), filters=labelled)
+    assert served is not None and served.id == pending  # ann may look at her own decision again

@@ -73,6 +73,20 @@ def test_with_accounts_nothing_but_the_login_shows_until_the_password_is_right(a
     assert app.title[0].value == "Log in"
 
 
+@pytest.mark.parametrize("sso", ["off", "email"])
+def test_the_login_page_offers_single_sign_on_only_when_it_is_set(
+        accounts_on: None, monkeypatch: pytest.MonkeyPatch, sso: str) -> None:
+    monkeypatch.setenv("CURATION_SSO", sso)
+    get_settings.cache_clear()
+    app = _app().run()
+    assert not app.exception and [t.value for t in app.title] == ["Log in"]
+    assert [b.label for b in app.button if b.key == "sso_login"] == (
+        ["Log in with single sign-on"] if sso == "email" else [])
+    _log_in(app, "cy", PASSWORD)  # the password login still works beside it
+    app.switch_page("app.py").run()
+    assert shown(app.sidebar.caption[0].value) == "Logged in as cy (curator)"
+
+
 def _page_as(page: str, token: str | None) -> AppTest:
     """A page file run on its own, as Streamlit may (its first request after a start runs a
     requested file in pages/ without app.py), so each page must resolve the login itself."""

@@ -96,3 +96,42 @@ def test_only_leads_and_admins_get_the_adjudicate_page(
         alone.run()
         assert "may not settle items two curators disagreed on" in shown(alone.error[0].value)
         assert not alone.button
+
+
+def _page_as(name: str, page: str, request: pytest.FixtureRequest) -> AppTest:
+    """page in app.py's navigation, logged in as name (accounts on)."""
+    details = config.get_option("client.showErrorDetails")  # app.py changes it with accounts on
+    request.addfinalizer(lambda: config.set_option("client.showErrorDetails", details))
+    app = AppTest.from_file(str(REPO / "app.py"), default_timeout=60)
+    app.session_state[TOKEN_KEY] = log_in(name, PASSWORD)
+    app.run()
+    app.switch_page(page).run()
+    assert not app.exception, app.exception
+    return app
+
+
+def test_items_and_errors_show_a_label_waiting_for_the_second_curator_only_to_its_curator(
+        db_url: str, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> None:
+    monkeypatch.setenv("CURATION_OVERLAP", "0.5")
+    monkeypatch.setenv("CURATION_AUTH", "1")
+    get_settings.cache_clear()
+    with session_scope() as session:
+        ids = add_items(session, 10)
+        pending = next(i for i in ids if is_overlap_item(i))
+        add_active_model(session, {pending: 0.1})
+        for name in ("ann", "bob"):
+            add_user(session, LOCAL_ADMIN, name, Role.CURATOR, PASSWORD)
+        decide(session, Actor("ann", Role.CURATOR), pending, "accept")
+
+    def label_of(table) -> str | None:  # table: a DataFrame
+        value = table.set_index("id")["label"][pending]
+        return value if isinstance(value, str) else None
+
+    for name, label in (("ann", "accept"), ("bob", None)):
+        assert label_of(_page_as(name, "pages/items.py", request).dataframe[0].value) == label
+        searched = _page_as(name, "pages/items.py", request)
+        searched.text_input(key="search").input(f"post {pending - 1}").run()
+        assert label_of(searched.dataframe[0].value) == label
+        errors = _page_as(name, "pages/errors.py", request)
+        false_negatives = [d.value for d in errors.dataframe]
+        assert bool(false_negatives and pending in list(false_negatives[0]["id"])) is (label is not None)
