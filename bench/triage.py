@@ -127,7 +127,7 @@ def press_times(url: str, presses: int) -> tuple[list[float], int]:
         driver.get(url)
         wait = WebDriverWait(driver, 120)
         wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "h3"))
-        wait.until(lambda d: d.execute_script("return !!window.__curationShortcuts"))
+        wait.until(lambda d: d.execute_script("return !!window.__curationKeys"))
         driver.execute_script(TIMING_JS)
         body = driver.find_element(By.TAG_NAME, "body")
         times, lost = [], 0
@@ -147,7 +147,7 @@ def press_times(url: str, presses: int) -> tuple[list[float], int]:
                 lost += 1
             # A person presses about once a second: let the page settle before the next press.
             wait.until(lambda d: d.execute_script(
-                "return !!window.__curationShortcuts && !document.querySelector('[data-stale=\"true\"]')"))
+                "return !!window.__curationKeys && !document.querySelector('[data-stale=\"true\"]')"))
             time.sleep(SETTLE_S)
         return times, lost
     finally:
