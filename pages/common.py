@@ -1,6 +1,7 @@
 """Drawing helpers the pages share. No SQL and no domain logic here."""
 
 import json
+from collections.abc import Callable
 
 import streamlit as st
 
@@ -26,42 +27,51 @@ DOCUMENT_CSS = """<style>
 .doc mark.evidence { background: #bbf7d0; }
 </style>"""
 
-# Keys trigger the button whose widget key is given, except while typing in a field, so a note
-# with an "a" in it does not accept the item. Streamlit may remount this iframe on a rerun, and a
-# listener dies with the iframe that made it, so every load replaces the previous listener.
-# No press is lost or doubled: where the page draws a run marker (run_marker(), last in what a
-# press redraws), a press waits until the run it started has drawn all of the next item, and
-# only then clicks; so quick presses apply in order, each to the item then on screen.
-SHORTCUT_JS = """<script>
-const doc = window.parent.document, win = window.parent, keys = %s;
-if (win.__curationShortcuts) doc.removeEventListener('keydown', win.__curationShortcuts);
-win.__curationPresses = win.__curationPresses || [];
-const marker = () => {
-  const m = doc.querySelector('.curation-run');
-  return m && !m.closest('[data-stale="true"]') ? m.dataset.run : null;
-};
-const drain = () => {
-  while (win.__curationPresses.length) {
-    const run = marker();
-    if (doc.querySelector('.curation-run') && (run === null || run === win.__curationClickedRun)) {
-      return setTimeout(drain, 10);  // the last click's run has not drawn everything yet
+# Keys decide through a component, not by clicking buttons: a click that lands while Streamlit
+# redraws can hit the button of the item before (doubled) or be dropped (lost). Each press is
+# sent with the item on screen and a sequence number one past the last the server handled; the
+# next press waits until the server has drawn the next item with that number handled, so quick
+# presses queue in the browser and apply in order, each to the item then on screen, exactly
+# once. A press unanswered for RESEND_MS is sent again (the server ignores a number it has
+# handled). One listener per page, kept on window: the component's function runs again on every
+# redraw, and a keydown between two runs must still be queued. Keys are ignored while typing in a
+# field, so a note with an "a" in it does not accept the item, and on pages without the component.
+KEYS_JS = """
+const RESEND_MS = 5000;
+export default function ({ data, setStateValue, parentElement }) {
+  const keys = window.__curationKeys ??= { queue: [], waiting: null };
+  Object.assign(keys, { data, send: setStateValue, root: parentElement });
+  if (keys.waiting && data.handled >= keys.waiting.seq) keys.waiting = null;
+  keys.pump = () => {
+    const now = performance.now();
+    if (keys.waiting && now - keys.waiting.at < RESEND_MS) return;
+    if (!keys.waiting) {
+      if (!keys.queue.length) return;
+      keys.waiting = { seq: keys.data.handled + 1, key: keys.queue.shift(), item: keys.data.item };
     }
-    const button = doc.querySelector('.st-key-' + win.__curationPresses.shift() + ' button');
-    if (button && !button.disabled) { win.__curationClickedRun = run; button.click(); }
+    keys.waiting.at = now;
+    const { seq, key, item } = keys.waiting;
+    keys.send('press', { seq, key, item, at: now });
+  };
+  if (!keys.listener) {
+    keys.listener = (e) => {
+      const t = e.target, key = e.key.toLowerCase();
+      if (e.ctrlKey || e.metaKey || e.altKey || t.isContentEditable ||
+          ['INPUT', 'TEXTAREA', 'SELECT'].includes(t.tagName)) return;
+      if (!keys.root.isConnected || !keys.data.keys.includes(key)) return;
+      e.preventDefault();
+      keys.queue.push(key);
+      keys.pump();
+    };
+    document.addEventListener('keydown', keys.listener);
+    keys.timer = setInterval(() => keys.root.isConnected && keys.pump(), RESEND_MS);
   }
-};
-win.__curationShortcuts = (e) => {
-  const t = e.target;
-  if (e.ctrlKey || e.metaKey || e.altKey || t.isContentEditable ||
-      ['INPUT', 'TEXTAREA', 'SELECT'].includes(t.tagName)) return;
-  const key = keys[e.key.toLowerCase()];
-  if (!key) return;
-  e.preventDefault();
-  win.__curationPresses.push(key);
-  drain();
-};
-doc.addEventListener('keydown', win.__curationShortcuts);
-</script>"""
+  keys.pump();
+}
+"""
+KEYS = "triage_keys"  # session_state: the component's state (the last press sent)
+KEYS_HANDLED = "triage_keys_handled"  # session_state: the sequence number of the last press handled
+_keys_component = st.components.v2.component("curation.keys", js=KEYS_JS, isolate_styles=False)
 
 
 # The login cookie is written by a same-origin script: Streamlit reads cookies
@@ -86,16 +96,19 @@ def forget_login() -> None:
     st.iframe(COOKIE_JS % (json.dumps(COOKIE_NAME), '""', 0), height=1)
 
 
-def keyboard_shortcuts(keys_to_buttons: dict[str, str]) -> None:
-    """Bind single keys to buttons by their widget key."""
-    st.iframe(SHORTCUT_JS % json.dumps(keys_to_buttons), height=1)
+def keyboard(keys: list[str], item_id: int | None, on_press: Callable[[str, int | None], None]) -> None:
+    """Single keys for the item on screen: on_press(key, item_id) runs once per press, in order
+    (see KEYS_JS). Draw it last in what a press redraws, so a press waits for the whole item."""
 
+    def _pressed() -> None:
+        press = st.session_state[KEYS]["press"]
+        if press["seq"] != st.session_state.get(KEYS_HANDLED, 0) + 1:
+            return  # sent again after it was handled, or from a page state before a reload
+        st.session_state[KEYS_HANDLED] = press["seq"]
+        on_press(press["key"], press["item"])
 
-def run_marker() -> None:
-    """Mark the end of what a key press redraws, with a number new on every run, so the
-    shortcut listener knows when the next item is fully on screen (see SHORTCUT_JS)."""
-    run = st.session_state["shortcut_run"] = st.session_state.get("shortcut_run", 0) + 1
-    st.html(f'<span class="curation-run" data-run="{run}"></span>')
+    data = {"keys": keys, "item": item_id, "handled": st.session_state.get(KEYS_HANDLED, 0)}
+    _keys_component(key=KEYS, data=data, on_press_change=_pressed, height=0)
 
 
 def signed_in_identity() -> dict | None:

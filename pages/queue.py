@@ -1,7 +1,7 @@
-"""Queue: one item at a time; a, r, s, u decide, reject, skip and undo.
+"""Queue: one item at a time; a, r, s, u accept, reject, skip and undo.
 
 Only the triage fragment reruns on a decision, so a key press redraws the item and nothing else
-(the sidebar, the guideline and the shortcut listener stay as they are)."""
+(the sidebar and the guideline stay as they are)."""
 
 import streamlit as st
 
@@ -18,14 +18,12 @@ from pages.common import (
     OPEN_ITEM,
     current_user,
     flash,
-    keyboard_shortcuts,
-    run_marker,
+    keyboard,
     show_document,
     show_flash,
     show_similar,
 )
 
-SHORTCUTS = {"a": "accept", "r": "reject", "s": "skip", "u": "undo"}
 task = get_task()
 user = current_user()
 
@@ -73,6 +71,15 @@ def _undo() -> None:
         flash(f"error: {exc}")
 
 
+def _on_key(key: str, item_id: int | None) -> None:
+    """a, r, s act on the item that was on screen when the key was pressed; u undoes."""
+    actions = {"a": task.positive_label, "r": task.negative_label, "s": "skip"}
+    if key == "u":
+        _undo()
+    elif item_id is not None:
+        _act(item_id, actions[key])
+
+
 def _decision_buttons(item_id: int, twins: list[int]) -> None:
     st.text_input("Note (optional)", key="note")
     top, bottom = st.columns(2), st.columns(2)
@@ -106,13 +113,13 @@ def _triage() -> None:
     except CurationError as exc:
         st.session_state.pop(OPEN_ITEM, None)
         st.error(md(f"error: {exc}"))
-        run_marker()
+        keyboard(["u"], None, _on_key)
         return
     if item is None:
         st.info("Nothing left to curate with these filters. Add sources, import a file, or change "
                 "the filters in the sidebar.")
         st.button("Undo my last decision (u)", key="undo", on_click=_undo)
-        run_marker()
+        keyboard(["u"], None, _on_key)
         return
 
     st.subheader(md_line(item.title or item.url or f"Item {item.id}"), anchor=False)
@@ -146,7 +153,7 @@ def _triage() -> None:
     with left:
         show_document(item.text, item.passage, item.llm_evidence)
         show_similar(who, item.id, "queue")
-    run_marker()  # last: a key press waits for it, so it lands on this item, fully drawn
+    keyboard(["a", "r", "s", "u"], item.id, _on_key)  # last: a press waits until this item is drawn
 
 
 st.title(f"Queue · {task.question}")
@@ -160,4 +167,3 @@ with st.expander(f"Guideline (version {task.guideline_version})"):
 st.caption("Keys: **a** " + md_line(task.positive_label) + " · **r** " + md_line(task.negative_label)
            + " · **s** skip · **u** undo (not while typing in the note)")
 _triage()
-keyboard_shortcuts(SHORTCUTS)

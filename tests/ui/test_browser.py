@@ -113,8 +113,8 @@ def test_triage_two_items_with_the_keyboard_in_a_real_browser(served_app: str, b
         wait.until(seen.text_to_be_present_in_element((By.CSS_SELECTOR, "h3"), text))
 
     def press(key: str) -> None:
-        # The shortcut listener comes from a srcdoc iframe; wait until it is attached.
-        wait.until(lambda d: d.execute_script("return !!window.__curationShortcuts"))
+        # The key listener comes with the triage fragment; wait until it is attached.
+        wait.until(lambda d: d.execute_script("return !!window.__curationKeys"))
         browser.find_element(By.TAG_NAME, "body").send_keys(key)
 
     heading("Post 1")  # newest first while there is no model
@@ -202,7 +202,7 @@ def test_a_login_survives_reload_and_new_tab_and_ends_everywhere_at_logout(
     click("Log out")
     on_login_page()
     browser.switch_to.window(first)  # its next action finds the login gone, and records nothing
-    wait.until(lambda d: d.execute_script("return !!window.__curationShortcuts"))
+    wait.until(lambda d: d.execute_script("return !!window.__curationKeys"))
     browser.find_element(By.TAG_NAME, "body").send_keys("a")
     on_login_page()
     with session_scope() as session:
@@ -218,6 +218,27 @@ def test_a_login_survives_reload_and_new_tab_and_ends_everywhere_at_logout(
     browser.add_cookie({"name": "curation_login", "value": "forged-" + "x" * 40, "path": "/"})
     browser.refresh()
     on_login_page()
+
+
+def test_quick_presses_are_neither_lost_nor_doubled_in_a_real_browser(served_app: str, browser) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as seen
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    with session_scope() as session:
+        ids = add_items(session, 6)
+    wait = WebDriverWait(browser, 60)
+    browser.get(served_app)
+    wait.until(seen.text_to_be_present_in_element((By.CSS_SELECTOR, "h3"), "Post 5"))
+    wait.until(lambda d: d.execute_script("return !!window.__curationKeys"))
+    browser.find_element(By.TAG_NAME, "body").send_keys("aaara")  # faster than the app redraws
+    wait.until(seen.text_to_be_present_in_element((By.CSS_SELECTOR, "h3"), "Post 0"))
+    wait.until(lambda d: d.execute_script(
+        "return window.__curationKeys.queue.length === 0 && window.__curationKeys.waiting === null"))
+    with session_scope() as session:
+        decisions = session.execute(select(Decision.item_id, Decision.label).order_by(Decision.id)).all()
+    assert decisions == [(ids[5], "accept"), (ids[4], "accept"), (ids[3], "accept"),
+                         (ids[2], "reject"), (ids[1], "accept")]
 
 
 def test_a_login_survives_a_browser_restart(served_app_with_accounts: str, tmp_path: Path) -> None:
