@@ -1,6 +1,7 @@
 """Streamlit entry point: the frame, the login gate and the router, nothing else."""
 
 import gc
+import sys
 
 import streamlit as st
 
@@ -19,13 +20,26 @@ from pages.common import forget_login, remember_login, signed_in_identity
 
 @st.cache_resource
 def _start() -> str:
-    """Once per server process: mask secrets in every log record, bring the schema up to date,
-    and move what the imports made (about 550k objects with torch) out of the collector's reach:
-    a full collection over them takes about 0.4 s, and it fell on a key press every few dozen."""
+    """Once per server process: mask secrets in every log record, bring the schema up to date."""
     install_log_redaction()
-    revision = upgrade()
-    gc.freeze()
-    return revision
+    return upgrade()
+
+
+@st.cache_resource
+def _modules_when_frozen() -> list[int]:
+    return [0]
+
+
+def _freeze_new_imports() -> None:
+    """After a run that imported modules (the first of each page; the Errors and Model pages load
+    torch, about 550k objects), collect once and move what is left out of the collector's reach:
+    a full collection over torch's objects takes about 0.4 s, and it fell on a key press every
+    few dozen."""
+    frozen = _modules_when_frozen()
+    if len(sys.modules) > frozen[0]:
+        frozen[0] = len(sys.modules)
+        gc.collect()
+        gc.freeze()
 
 
 def _log_out() -> None:
@@ -88,3 +102,4 @@ if settings.auth:
     with st.sidebar:
         remember_login(st.session_state[TOKEN_KEY])
 st.navigation([page for page, needed in PAGES if can(actor, needed)]).run()
+_freeze_new_imports()

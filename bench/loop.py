@@ -51,7 +51,8 @@ def build(n: int) -> None:
 
     from db.models import Decision, Embedding, Item, utcnow
     from db.session import session_scope
-    from models.embeddings import STORED_DTYPE, default_encoder
+    from models.embeddings import default_encoder
+    from models.vectors import STORED_DTYPE
 
     identity = default_encoder().encoder_identity
     rng = np.random.default_rng(0)

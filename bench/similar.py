@@ -26,7 +26,7 @@ from curation.triage.similar import similar_items  # noqa: E402
 from db.migrate import upgrade  # noqa: E402
 from db.models import Embedding, Item, ModelVersion  # noqa: E402
 from db.session import reset_caches, session_scope  # noqa: E402
-from models.embeddings import document_matrix  # noqa: E402
+from models.vectors import document_matrix  # noqa: E402
 
 VIEWER = Actor("bench", Role.VIEWER)
 CALLS = 100

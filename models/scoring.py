@@ -30,9 +30,10 @@ from models.classifier import WindowClassifier
 from models.coldstart import centroid_classifier
 from models.crossval import Head
 from models.data import Labelled, labelled_items
-from models.embeddings import Stored, embed_missing, stored_for, stored_matrix
+from models.embeddings import embed_missing, stored_for
 from models.loading import load_version
 from models.registry import describe
+from models.vectors import Stored, stored_matrix
 
 CHUNK_ITEMS = 256  # items scored and committed together: progress survives an interruption
 WRITE_CHUNK = 10_000  # score rows per bulk insert

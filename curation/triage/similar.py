@@ -22,8 +22,8 @@ from curation.errors import SimilarError
 from curation.triage.labels import shown_label
 from db.lookups import rows_where_in
 from db.models import Embedding, Item, Score
-from models.embeddings import document_matrix, identity_in_use
 from models.registry import active_version_id
+from models.vectors import document_matrix, identity_in_use
 
 MAX_K = 100
 _cache: dict[str, tuple[tuple[int, int | None], np.ndarray, np.ndarray]] = {}

@@ -20,7 +20,7 @@ from curation.settings import get_settings
 from curation.triage.queue import decide
 from db.models import Embedding, Item, Score
 from db.session import reset_caches, session_scope
-from models import crossval, embeddings
+from models import crossval, embeddings, vectors
 from models.classifier import WindowClassifier
 from models.scoring import rescore_all, score_unscored
 from models.training import train
@@ -74,12 +74,12 @@ def test_each_text_is_embedded_once_and_read_back_after_a_restart(
     assert embeddings.embed_missing(encoder)["embedded"] == 0 and encoded_texts == []
     reset_caches()  # a new process: nothing but the database is kept
     with session_scope() as session:
-        ids, matrix = embeddings.document_matrix(session)
-        vectors = embeddings.document_vectors(session, [int(ids[0]), 999])
+        ids, matrix = vectors.document_matrix(session)
+        by_id = vectors.document_vectors(session, [int(ids[0]), 999])
     assert ids.tolist() == [1, 2, 3, 4, 5, 6] and ids.dtype == np.int64
     assert matrix.dtype == np.float16 and matrix.shape == (6, 32)
     assert np.allclose(np.linalg.norm(matrix.astype(np.float32), axis=1), 1.0, atol=1e-2)
-    assert list(vectors) == [1] and np.array_equal(vectors[1], matrix[0])
+    assert list(by_id) == [1] and np.array_equal(by_id[1], matrix[0])
 
 
 def test_a_changed_text_is_embedded_again(db_url: str, tmp_path: Path, encoder: WindowClassifier) -> None:
@@ -91,7 +91,7 @@ def test_a_changed_text_is_embedded_again(db_url: str, tmp_path: Path, encoder: 
     with session_scope() as session:
         assert set(session.scalars(select(Embedding.content_hash))) == {"changed", session.scalar(
             select(Embedding.content_hash).where(Embedding.content_hash != "changed"))}
-        stored = embeddings.read_stored(session, encoder.encoder_identity, [1])
+        stored = vectors.read_stored(session, encoder.encoder_identity, [1])
     assert stored[1].spans[-1][1] <= len("A different text now.")
 
 
@@ -115,9 +115,9 @@ def test_a_corrupt_stored_embedding_is_recomputed_with_a_logged_reason(
     _import(tmp_path, labelled_rows(2, 2))
     embeddings.embed_missing(encoder)
     with session_scope() as session:
-        good = embeddings.read_stored(session, encoder.encoder_identity, [1])[1]
+        good = vectors.read_stored(session, encoder.encoder_identity, [1])[1]
         session.execute(update(Embedding).where(Embedding.id == 1).values(windows=b"\x00\x01"))
-    with caplog.at_level(logging.WARNING, logger="models.embeddings"), session_scope() as session:
+    with caplog.at_level(logging.WARNING, logger="models.vectors"), session_scope() as session:
         stored = embeddings.stored_for(session, encoder, [1, 2, 3, 4])
     assert "stored embedding 1 cannot be read (windows holds 2 bytes, expected" in caplog.text
     assert set(stored) == {1, 2, 3, 4} and np.array_equal(stored[1].windows, good.windows)
