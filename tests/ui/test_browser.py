@@ -118,6 +118,8 @@ def test_triage_two_items_with_the_keyboard_in_a_real_browser(served_app: str, b
         browser.find_element(By.TAG_NAME, "body").send_keys(key)
 
     heading("Post 1")  # newest first while there is no model
+    icon = browser.execute_script("return document.querySelector('link[rel~=\"icon\"]').href")
+    assert icon.startswith(served_app + "/"), icon  # served by the app, not fetched from a CDN
     press("a")
     heading("Post 0")
     press("r")
