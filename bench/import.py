@@ -128,26 +128,33 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--naive-rows", type=int, default=10_000)
+    parser.add_argument("--no-growing", action="store_true", help="skip the ten slices into one table")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         tmp_path = Path(tmp)
-        naive_file = write(tmp_path / "naive.jsonl", make_rows(args.naive_rows))
+        largest = max(args.sizes)
+        rows = make_rows(max(largest, args.naive_rows))  # row i is the same whatever the set's size
+        naive_file = write(tmp_path / "naive.jsonl", rows[:args.naive_rows])
         fresh_database(tmp_path / "naive")
         naive_rate = args.naive_rows / naive(naive_file)
         fresh_database(tmp_path / "ours-same")
         ours_rate = args.naive_rows / ours(naive_file)
-        print(f"same {args.naive_rows} rows: ours {ours_rate:,.0f} rows/s, naive {naive_rate:,.0f} rows/s, "
+        print(f"same {args.naive_rows:,} rows: ours {ours_rate:,.0f} rows/s, naive {naive_rate:,.0f} rows/s, "
               f"ratio {ours_rate / naive_rate:.1f}x")
         for n in args.sizes:
             fresh_database(tmp_path / f"ours-{n}")
-            rate = n / ours(write(tmp_path / f"rows-{n}.jsonl", make_rows(n)))
+            rate = n / ours(write(tmp_path / f"rows-{n}.jsonl", rows[:n]))
             print(f"{n:,} rows into an empty table: {rate:,.0f} rows/s")
-        largest = max(args.sizes)
+        n = min(args.sizes)
+        fresh_database(tmp_path / f"alike-{n}")
+        rate = n / ours(write(tmp_path / f"alike-{n}.jsonl", make_rows(n, kind="alike")))
+        print(f"{n:,} alike rows (worst case: every row shares bands) into an empty table: {rate:,.0f} rows/s")
+        if args.no_growing:
+            return
         fresh_database(tmp_path / "growing")
-        slices = []
-        for s in range(10):
-            rows = make_rows(largest // 10, start=s * largest // 10)
-            slices.append(len(rows) / ours(write(tmp_path / f"slice-{s}.jsonl", rows)))
+        tenth = largest // 10
+        slices = [tenth / ours(write(tmp_path / f"slice-{s}.jsonl", rows[s * tenth:(s + 1) * tenth]))
+                  for s in range(10)]
         print("growing table, rows/s per tenth: " + ", ".join(f"{r:,.0f}" for r in slices)
               + f" (last/first {slices[-1] / slices[0]:.2f})")
 
