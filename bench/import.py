@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path[0] = str(Path(__file__).resolve().parent.parent)  # bench/queue.py would shadow the stdlib queue
 
 TEXT_BYTES = 2000  # about 2 KB of text per row, like a short article
 WORDS = 50_000
