@@ -6,7 +6,6 @@ conflicting labels, none does."""
 
 import time
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import islice
@@ -16,7 +15,7 @@ from typing import Any
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
-from curation.corpus.near_duplicates import mark_signed, signatures
+from curation.corpus.near_duplicates import mark_near_duplicates
 from curation.corpus.text import content_hash, split_header
 from curation.corpus.urls import canonicalize_url, without_userinfo
 from curation.enums import IMPORT_CURATOR, FetchStatus, OnConflict, SourceType
@@ -151,18 +150,14 @@ def import_file(session: Session, path: Path, *, skip_invalid: bool = False,
         result.warnings.append(f"{path}: column(s) {', '.join(map(repr, ignored))} ignored; import "
                                f"reads {', '.join(CSV_COLUMNS)}")
     now = utcnow()
-    with ThreadPoolExecutor(max_workers=1) as worker:
-        for chunk in _chunks(plan.new, CHUNK):
-            texts = [target for target in chunk if target.record["text"]]
-            # numpy and SQLite both let go of the GIL: a chunk's signatures are worked out while
-            # the database stores and indexes the chunk.
-            signed = worker.submit(signatures, [target.record["text"] for target in texts])
-            ids = _insert_items(session, [target.record | {"created_at": now} for target in chunk])
-            for item_id, target in zip(ids, chunk, strict=True):
-                target.item_id = item_id
-            mark_signed(session, [target.item_id for target in texts], signed.result())
-            result.imported += len(chunk)
-            progress(result.imported, len(plan.new), "importing rows")
+    for chunk in _chunks(plan.new, CHUNK):
+        ids = _insert_items(session, [target.record | {"created_at": now} for target in chunk])
+        for item_id, target in zip(ids, chunk, strict=True):
+            target.item_id = item_id
+        mark_near_duplicates(session, [(item_id, target.record["text"]) for item_id, target
+                                       in zip(ids, chunk, strict=True) if target.record["text"]])
+        result.imported += len(chunk)
+        progress(result.imported, len(plan.new), "importing rows")
     for target in plan.stored:
         if target.fill:
             session.execute(update(Item).where(Item.id == target.item_id).values(**target.fill))
