@@ -23,3 +23,28 @@ def insert_many(session: Session, table: Table, columns: tuple[str, ...], rows: 
         params = rows if list(compiled.positiontup) == list(columns) else [
             tuple(dict(zip(columns, row, strict=True))[key] for key in compiled.positiontup) for row in rows]
     connection.exec_driver_sql(str(compiled), params)
+
+
+def insert_in_one_statement(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Insert rows (dicts with the same keys) as one INSERT ... VALUES (...), (...) on SQLite.
+
+    Why one statement and not an executemany: inside a transaction every statement that fires a
+    trigger opens a statement savepoint, and FTS5 writes its pending terms to disk at each one.
+    Row by row, items_fts (migration 0008) gets a segment per item and spends most of an import
+    merging them; one statement per chunk indexes the chunk at once, about 1.7x faster. Values
+    go through the column types' bind processors (datetimes become SQLite's text form), as Core
+    would do; rows x columns must stay under SQLite's 32,766 bound parameters."""
+    if not rows:
+        return
+    connection = session.connection()
+    columns = list(rows[0])
+    compiled = insert(table).compile(dialect=connection.dialect, column_keys=columns)
+    order = list(compiled.positiontup or ())
+    if connection.dialect.paramstyle != "qmark" or set(order) != set(columns):
+        raise ValueError("insert_in_one_statement takes SQLite and rows that give every column with a "
+                         f"Python-side default; got {connection.dialect.name}, columns {sorted(set(order) - set(columns))} missing")
+    processors = [table.c[name].type.bind_processor(connection.dialect) for name in order]
+    params = [value if process is None else process(value)
+              for row in rows for process, value in zip(processors, map(row.__getitem__, order), strict=True)]
+    one_row = str(compiled).rpartition(" VALUES ")[2]
+    connection.exec_driver_sql(f"{compiled}{f', {one_row}' * (len(rows) - 1)}", tuple(params))

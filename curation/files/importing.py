@@ -24,6 +24,7 @@ from curation.files.duplicates import Target, describe, plan_rows, resolve
 from curation.files.rows import CSV_COLUMNS, Row, RowError, ignored_columns, read_rows
 from curation.progress import ProgressFn, no_progress
 from curation.task import get_task
+from db.bulk import insert_in_one_statement
 from db.models import Decision, Item, utcnow
 
 CHUNK = 500  # rows per insert; well under SQLite's bound-parameter limit
@@ -125,12 +126,14 @@ def _insert_items(session: Session, rows: list[dict[str, Any]]) -> list[int]:
     """Insert items, returning their ids in row order. SQLAlchemy has no way to order a
     multi-row RETURNING on SQLite, so there it sends one statement per row, a third of an
     import's time; but the transaction holds SQLite's write lock (BEGIN IMMEDIATE), so the ids
-    SQLite would give, max(id) + 1 onwards, can be given in one executemany instead."""
+    SQLite would give, max(id) + 1 onwards, can be given in one statement instead (one, not an
+    executemany, for the search index's sake: see db/bulk.py)."""
     if session.get_bind().dialect.name != "sqlite":
         return list(session.scalars(insert(Item).returning(Item.id, sort_by_parameter_order=True), rows))
     first = (session.scalar(select(func.max(Item.id))) or 0) + 1
     ids = list(range(first, first + len(rows)))
-    session.execute(insert(Item), [row | {"id": item_id} for row, item_id in zip(rows, ids, strict=True)])
+    insert_in_one_statement(session, Item.__table__,
+                            [row | {"id": item_id} for row, item_id in zip(rows, ids, strict=True)])
     return ids
 
 

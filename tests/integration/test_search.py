@@ -1,16 +1,19 @@
 """Full-text search on SQLite (FTS5) and PostgreSQL (tsvector), kept in step by triggers."""
 
+from pathlib import Path
+
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from curation.accounts.permissions import Actor
 from curation.enums import LabelState, Role
 from curation.errors import QueueError, SearchError
+from curation.files.importing import CHUNK, import_file
 from curation.triage.queue import decide, next_item
 from curation.triage.search import SearchFilter, search_items
 from db.models import Item
 from db.session import session_scope
-from tests.factories import add_active_model, add_items, run_cli
+from tests.factories import add_active_model, add_items, make_row, run_cli, write_jsonl
 
 ANN = Actor("ann", Role.CURATOR)
 VIEWER = Actor("vic", Role.VIEWER)
@@ -34,7 +37,7 @@ def corpus(db_url: str) -> list[int]:
 
 
 def test_search_finds_words_in_title_and_text_and_follows_updates(corpus: list[int]) -> None:
-    production, garden, notes = corpus
+    production, garden, _notes = corpus
     assert set(_search("deployed")) == {production, garden}
     assert _search("retrieval production") == [production]
     assert _search("Post 1") == [garden]  # titles are "Post 0", "Post 1", "Post 2"
@@ -42,6 +45,20 @@ def test_search_finds_words_in_title_and_text_and_follows_updates(corpus: list[i
         session.execute(update(Item).where(Item.id == garden).values(text="now about retrieval"))
     assert set(_search("retrieval")) == {production, garden}
     assert _search("tomatoes") == []
+
+
+def test_imported_items_are_found_by_word_and_phrase_in_every_chunk(db_url: str, tmp_path: Path) -> None:
+    """Import inserts a chunk of items in one statement; the trigger must index every row of it."""
+    rows = [make_row(n, None, words=3) for n in range(CHUNK + 2)]
+    rows[3]["text"] = "We deployed a retrieval assistant in production."
+    rows[CHUNK + 1]["text"] = "The scarecrow assistant retired."
+    with session_scope() as session:
+        import_file(session, write_jsonl(tmp_path / "rows.jsonl", rows))
+        ids = {title: item_id for item_id, title in session.execute(select(Item.id, Item.title))}
+    assert set(_search("assistant")) == {ids["Post 3"], ids[f"Post {CHUNK + 1}"]}
+    assert _search('"retrieval assistant"') == [ids["Post 3"]]
+    assert _search('"assistant retrieval"') == []
+    assert _search(f"word{CHUNK}_2") == [ids[f"Post {CHUNK}"]]
 
 
 @pytest.mark.parametrize("text", ['"', 'deployed"', 'AND', 'OR NOT', 'NEAR(a b)', '*', 'title:x',
