@@ -21,17 +21,22 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path[0] = str(REPO)  # bench/queue.py would shadow the stdlib queue
 
-from sqlalchemy import insert, select  # noqa: E402
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
 
-from db.models import Decision, Item, LLMAssessment  # noqa: E402
-from db.session import session_scope  # noqa: E402
+from curation.enums import ModelStatus
+from curation.task import get_task
+from db.models import Decision, Item, LLMAssessment, ModelVersion, Score
+from db.session import session_scope
+from models.metrics import classification_metrics
 
 PAGES = ["queue", "items", "sources", "model", "errors", "compare", "activity", "users", "audit"]
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 
 
 def fill(items: int, labels: int) -> None:
-    """Items with scores, then labels and LLM verdicts on a random sample of them."""
+    """Items with scores, then labels and LLM verdicts on a random sample of them, and the
+    metrics a trained model would have (model_metrics)."""
     from bench.queue import fill as fill_items_and_scores
     from bench.queue import use_database
 
@@ -40,14 +45,31 @@ def fill(items: int, labels: int) -> None:
     rng = random.Random(labels)
     with session_scope() as session:
         ids = rng.sample(list(session.scalars(select(Item.id))), labels)
+        chosen = {i: rng.choice(["accept", "reject"]) for i in ids}
         session.execute(insert(Decision), [
-            {"item_id": i, "label": rng.choice(["accept", "reject"]), "curator": rng.choice(["ann", "bob"]),
-             "seconds_spent": rng.uniform(2, 60)} for i in ids])
+            {"item_id": i, "label": label, "curator": rng.choice(["ann", "bob"]),
+             "seconds_spent": rng.uniform(2, 60)} for i, label in chosen.items()])
         session.execute(insert(LLMAssessment), [
             {"item_id": i, "provider": "bench", "model": "bench", "prompt_version": "v1",
              "verdict": rng.choice(["accept", "reject"]), "confidence": rng.random(), "steps": [],
              "evidence": [], "cost_usd": 0.001, "latency_ms": rng.uniform(500, 3000),
              "tokens_in": 1000, "tokens_out": 100} for i in ids])
+        model_metrics(session, chosen)
+
+
+def model_metrics(session: Session, labels: dict[int, str]) -> None:
+    """Cross-validated metrics on the active version (its scores against the labels, as
+    training stores them: F1, precision, recall, confusion matrix, PR curve), and a newer
+    version the promotion gate refused, so the Model page draws every chart it has."""
+    active = session.scalars(select(ModelVersion).where(ModelVersion.active.is_(True))).one()
+    scores = dict(session.execute(select(Score.item_id, Score.probability)
+                                  .where(Score.model_version_id == active.id)).tuples().all())
+    ids = list(labels)
+    y = [int(labels[i] == get_task().positive_label) for i in ids]
+    active.metrics = {"cv": classification_metrics(y, [scores[i] for i in ids]) | {"folds": 5}}
+    refused = classification_metrics(y[::2], [scores[i] * 0.9 for i in ids[::2]]) | {"folds": 5}
+    session.add(ModelVersion(base_model="bench", n_train=len(ids) // 2, metrics={"cv": refused}, path="-",
+                             status=ModelStatus.TRAINED, active=False))
 
 
 def older_schema_copy(folder: Path, revision: str) -> str:
