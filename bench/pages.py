@@ -66,7 +66,7 @@ def model_metrics(session: Session, labels: dict[int, str]) -> None:
     version the promotion gate refused, so the Model page draws every chart it has."""
     active = session.scalars(select(ModelVersion).where(ModelVersion.active.is_(True))).one()
     scores = dict(session.execute(select(Score.item_id, Score.probability)
-                                  .where(Score.model_version_id == active.id)).tuples().all())
+                                  .where(Score.model_version_id == active.id)).all())
     ids = list(labels)
     y = [int(labels[i] == get_task().positive_label) for i in ids]
     active.metrics = {"cv": classification_metrics(y, [scores[i] for i in ids]) | {"folds": 5}}

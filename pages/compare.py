@@ -4,6 +4,7 @@ items, and how much of the corpus the LLM has assessed and why."""
 import streamlit as st
 
 from curation.accounts.permissions import can
+from curation.display.safe_text import table_cells
 from curation.enums import JobKind, Permission
 from curation.errors import CurationError
 from curation.jobs.submit import submit_as
@@ -88,7 +89,7 @@ rows += [{"who": f"LLM, {mode}", "usd_per_1000_items": costs["llm"][mode]["usd"]
           "latency_ms_p50": costs["llm"][mode]["latency_ms_p50"],
           "items_measured": costs["llm"][mode]["items"]}
          for mode in ("synchronous", "batched", "cached")]
-st.dataframe(rows, hide_index=True, width="stretch")
+st.table(table_cells(rows), hide_index=True)  # our own text only; no grid to load (README)
 st.caption(f"Classifier: measured scoring seconds x ${costs['classifier']['usd_per_hour']:.2f} per hour "
            "(CURATION_CLASSIFIER_USD_PER_HOUR). LLM: what the assessments were billed; "
            f"{costs['llm']['cache_read_share']:.0%} of prompt tokens were read from the cache.")

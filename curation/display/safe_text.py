@@ -79,6 +79,14 @@ def rows_with_chart_text(rows: list[dict[str, Any]], *columns: str) -> list[dict
     return [row | {column: chart_text(row[column]) for column in columns} for row in rows]
 
 
+def table_cells(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """rows for st.table, which renders every cell as markdown: each text cell through md_line().
+    Only for rows without untrusted text: GitHub markdown still links a URL, "www." or e-mail
+    address that it finds in a cell, escaped or not."""
+    return [{key: md_line(value) if isinstance(value, str) else value for key, value in row.items()}
+            for row in rows]
+
+
 def _drop_invisible(text: str) -> str:
     """Remove control characters (except newline and tab) and format characters: zero-width
     spaces and the bidirectional overrides that make "gpj.exe" read as "exe.jpg"."""
