@@ -4,12 +4,12 @@ overlap items, and when the guideline changed."""
 import streamlit as st
 
 from curation.accounts.permissions import require
+from curation.display.charts import bars
 from curation.display.safe_text import rows_with_chart_text
 from curation.enums import Permission
 from curation.triage.activity import decisions_per_day, guideline_changes, time_per_decision
 from curation.triage.agreement import curator_agreement
 from db.session import session_scope
-from pages.charts import bars
 from pages.common import current_user
 
 st.title("Activity")

@@ -4,13 +4,13 @@ items, and how much of the corpus the LLM has assessed and why."""
 import streamlit as st
 
 from curation.accounts.permissions import can
+from curation.display.charts import bars, layered
 from curation.display.safe_text import table_cells
 from curation.enums import JobKind, Permission
 from curation.errors import CurationError
 from curation.jobs.submit import submit_as
 from curation.llm.report import agreement_report
 from db.session import session_scope
-from pages.charts import bars, layered
 from pages.common import current_user, flash, show_flash, show_jobs
 
 PAIRS = {"classifier_vs_curator": "Classifier vs curators", "llm_vs_curator": "LLM vs curators",

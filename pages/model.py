@@ -5,6 +5,7 @@ import altair as alt
 import streamlit as st
 
 from curation.accounts.permissions import can
+from curation.display.charts import UNIT, base, heatmap, layered, lines
 from curation.display.safe_text import md
 from curation.enums import JobKind, Permission
 from curation.errors import CurationError
@@ -12,7 +13,6 @@ from curation.jobs.submit import submit_as
 from db.session import session_scope
 from models.crossval import train_curve
 from models.registry import active_version, describe, promote_as, rollback_as, score_histogram, version_table
-from pages.charts import UNIT, base, heatmap, layered, lines
 from pages.common import current_user, flash, show_flash, show_jobs
 
 user = current_user()

@@ -10,11 +10,11 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from curation.accounts.audit import record
+from curation.display.charts import SERIES
 from curation.display.safe_text import chart_text
 from curation.enums import JobStatus
 from db.models import Decision, Job, LLMAssessment, ModelVersion
 from db.session import session_scope
-from pages.charts import SERIES
 from tests.factories import add_active_model, add_items, charts, rendered
 
 HOSTILE = ("[Session expired - log in](http://ev.il/x) ![x](http://ev.il/b.png) :red[OK] "

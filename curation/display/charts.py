@@ -1,4 +1,5 @@
-"""The pages' charts as Vega-Lite (Altair), the parts they share in one place.
+"""The pages' charts as Vega-Lite (Altair) specs, the parts they share in one place (no Streamlit
+here: a file in pages/ would be listed as a page of its own by Streamlit's pages-folder mode).
 
 Not plotly: in headless Chromium any plotly chart made a page settle about 1.0 s later (loading
 and starting plotly.js on every page load), the same bars in Vega-Lite about 0.2 s (README,
