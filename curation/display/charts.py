@@ -15,7 +15,7 @@ import pandas as pd
 Rows = list[dict[str, Any]]
 UNIT = (0, 1.05)  # shares and scores, with room for the top point
 SERIES, VALUE = "series", "value"  # the columns that several y columns are folded into
-LEVEL_LABELS = alt.Axis(labelAngle=0)  # x labels that read level
+LEVEL_LABELS = alt.Axis(labelAngle=0, labelLimit=0)  # x labels that read level, never cut short
 HEATMAP_HEIGHT = 240  # pixels: a grid of nominal cells is otherwise 20 pixels a row
 
 
