@@ -1,10 +1,10 @@
 """Activity: decisions per curator and day, time per decision, agreement between curators on the
 overlap items, and when the guideline changed."""
 
-import plotly.express as px
 import streamlit as st
 
 from curation.accounts.permissions import require
+from curation.display.charts import bars
 from curation.display.safe_text import rows_with_chart_text
 from curation.enums import Permission
 from curation.triage.activity import decisions_per_day, guideline_changes, time_per_decision
@@ -23,13 +23,11 @@ with session_scope() as session:
 if not per_day:
     st.info("No decisions yet: triage some items on the Queue page.")
     st.stop()
-st.plotly_chart(px.bar(rows_with_chart_text(per_day, "curator"), x="day", y="decisions", color="curator",
-                       title="Decisions per day"), use_container_width=True)
+st.altair_chart(bars(rows_with_chart_text(per_day, "curator"), "utcyearmonthdate(day):T", "decisions:Q", "Decisions per day",
+                     color="curator:N", x_title="day"), width="stretch")
 if timing:
-    st.plotly_chart(px.bar(rows_with_chart_text(timing, "curator"), x="curator", y=["median_s", "p90_s"],
-                           barmode="group",
-                           title="Seconds per decision", labels={"value": "seconds"}),
-                    use_container_width=True)
+    st.altair_chart(bars(rows_with_chart_text(timing, "curator"), "curator:N", ["median_s", "p90_s"],
+                         "Seconds per decision", y_title="seconds"), width="stretch")
     st.dataframe(timing, hide_index=True)
 
 st.subheader("Agreement between curators", anchor=False)
@@ -43,9 +41,9 @@ else:
                f"on {overall['n']} item pairs.")
     pairs = [{"pair": " & ".join(p["curators"]), "percent agreement": p["percent"],
               "kappa": p["kappa"], "items": p["n"]} for p in agreement["pairs"]]
-    st.plotly_chart(px.bar(pairs, x="pair", y="kappa", hover_data=["percent agreement", "items"],
-                           range_y=[-1, 1], title="Cohen's kappa per pair of curators"),
-                    use_container_width=True)
+    st.altair_chart(bars(rows_with_chart_text(pairs, "pair"), "pair:N", "kappa:Q",
+                         "Cohen's kappa per pair of curators", domain=(-1, 1),
+                         tooltip=["percent agreement:Q", "items:Q"]), width="stretch")
     st.dataframe(pairs, hide_index=True)
 if agreement["curators"]:
     st.dataframe(agreement["curators"], hide_index=True, column_config={

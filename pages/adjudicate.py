@@ -56,4 +56,4 @@ for dispute in disputes:
         buttons = st.columns(2)
         for button, label in zip(buttons, task.labels):
             button.button(f"Final: {label}", key=f"settle_{dispute.item_id}_{label}",
-                          on_click=_settle, args=(dispute.item_id, label), use_container_width=True)
+                          on_click=_settle, args=(dispute.item_id, label), width="stretch")

@@ -192,7 +192,7 @@ def show_similar(user: Actor, item_id: int, key: str) -> None:
     if not hits:
         st.info("No other item has a stored document vector yet.")
         return
-    st.dataframe([vars(hit) for hit in hits], hide_index=True, use_container_width=True)
+    st.dataframe([vars(hit) for hit in hits], hide_index=True, width="stretch")
     titles = {hit.id: one_line(f"{hit.id} · {hit.title or ''} ({hit.similarity:.2f})") for hit in hits}
     chosen_key = f"{key}-similar"
     chosen = st.multiselect("Similar items to decide", list(titles), format_func=titles.get, key=chosen_key)
@@ -201,4 +201,4 @@ def show_similar(user: Actor, item_id: int, key: str) -> None:
     left, right = st.columns(2)
     for column, label in ((left, task.positive_label), (right, task.negative_label)):
         column.button(f"{label.title()} selected similar", key=f"{key}-similar-{label}", disabled=disabled,
-                      on_click=_decide_similar, args=(user, chosen_key, label), use_container_width=True)
+                      on_click=_decide_similar, args=(user, chosen_key, label), width="stretch")

@@ -1,10 +1,11 @@
 """Compare: how often the classifier, the LLM and the curators agree, what each costs per 1,000
 items, and how much of the corpus the LLM has assessed and why."""
 
-import plotly.express as px
 import streamlit as st
 
 from curation.accounts.permissions import can
+from curation.display.charts import bars, layered
+from curation.display.safe_text import table_cells
 from curation.enums import JobKind, Permission
 from curation.errors import CurationError
 from curation.jobs.submit import submit_as
@@ -51,8 +52,9 @@ else:
         rate = report[key]["rate"]
         column.metric(title, f"{rate:.0%}" if rate is not None else "–", f"{report[key]['n']} items",
                       delta_color="off")
-    st.plotly_chart(px.bar(rates, x="pair", y="agreement", text="items", range_y=[0, 1],
-                           title="Agreement rate (bar label: items compared)"), use_container_width=True)
+    chart = bars(rates, "pair:N", "agreement:Q", "Agreement rate (bar label: items compared)",
+                 domain=(0, 1), tooltip=["items:Q"], level=True)
+    st.altair_chart(layered(chart, chart.mark_text(dy=-8).encode(text="items:Q")), width="stretch")
 
 usage = report["llm_usage"]
 st.subheader("LLM cost and latency", anchor=False)
@@ -87,7 +89,7 @@ rows += [{"who": f"LLM, {mode}", "usd_per_1000_items": costs["llm"][mode]["usd"]
           "latency_ms_p50": costs["llm"][mode]["latency_ms_p50"],
           "items_measured": costs["llm"][mode]["items"]}
          for mode in ("synchronous", "batched", "cached")]
-st.dataframe(rows, hide_index=True, use_container_width=True)
+st.table(table_cells(rows), hide_index=True)  # our own text only; no grid to load (README)
 st.caption(f"Classifier: measured scoring seconds x ${costs['classifier']['usd_per_hour']:.2f} per hour "
            "(CURATION_CLASSIFIER_USD_PER_HOUR). LLM: what the assessments were billed; "
            f"{costs['llm']['cache_read_share']:.0%} of prompt tokens were read from the cache.")

@@ -60,7 +60,7 @@ def relabel_control(key: str, rows: list[dict]) -> int:
     picked = left.selectbox("Item to relabel", choices, key=f"pick-{key}", label_visibility="collapsed",
                             format_func=lambda choice: f"{titles[choice[0]]} → {choice[1]}")
     right.button("Relabel", key=f"relabel-{key}", on_click=_relabel, args=(f"pick-{key}",),
-                 disabled=not may_relabel, use_container_width=True)
+                 disabled=not may_relabel, width="stretch")
     return picked[0]
 
 
@@ -68,7 +68,7 @@ for key, (heading, rows) in sections.items():
     st.subheader(f"{heading}: {len(rows)}", anchor=False)
     if not rows:
         continue
-    st.dataframe(rows, hide_index=True, use_container_width=True,
+    st.dataframe(rows, hide_index=True, width="stretch",
                  column_config={"probability": st.column_config.ProgressColumn(
                      "model", min_value=0.0, max_value=1.0, format="%.2f")})
     relabel_control(key, rows)
@@ -83,7 +83,7 @@ if st.toggle("Rank the labels with cleanlab", key="issues-on",
         st.info(md(str(exc)))
         issues = None
     if issues:
-        st.dataframe(issues, hide_index=True, use_container_width=True)
+        st.dataframe(issues, hide_index=True, width="stretch")
         show_similar(user, relabel_control("issues", issues), "errors")
     elif issues is not None:
         st.success("cleanlab finds no label that the rest of the data contradicts.")

@@ -1,11 +1,11 @@
 """Model: versions and their cross-validated metrics, charts, the train curve, retrain with live
 progress, promote and roll back."""
 
-import plotly.express as px
-import plotly.graph_objects as go
+import altair as alt
 import streamlit as st
 
 from curation.accounts.permissions import can
+from curation.display.charts import UNIT, base, heatmap, layered, lines
 from curation.display.safe_text import md
 from curation.enums import JobKind, Permission
 from curation.errors import CurationError
@@ -62,10 +62,10 @@ show_jobs((JobKind.TRAIN, JobKind.REFIT, JobKind.RESCORE, JobKind.SCORE))
 with st.expander("Do more labels still help? The train curve"):
     st.button("Draw the train curve", on_click=_draw_curve)
     if curve_points := st.session_state.get("train_curve"):
-        st.plotly_chart(px.line(curve_points, x="n_labels", y="f1_mean", error_y="f1_std", markers=True,
-                                title="Cross-validated F1 at 25/50/75/100% of the labels", range_y=[0, 1.05],
-                                labels={"n_labels": "labels used", "f1_mean": "F1 (mean over seeds)"}),
-                        use_container_width=True)
+        means = lines(curve_points, "n_labels:Q", "f1_mean:Q", "Cross-validated F1 at 25/50/75/100% of the labels",
+                      x_title="labels used", y_title="F1 (mean over seeds)", tooltip=["f1_std:Q"])
+        spread = means.mark_errorbar().encode(yError="f1_std:Q")
+        st.altair_chart(layered(means, spread), width="stretch")
 
 if not versions:
     st.info("No model versions yet. Label a few items of each label on the Queue page (or import "
@@ -78,27 +78,26 @@ if active and newest["version"] != active.id and newest["f1"] is not None:
     st.subheader("Newest version beside the active one", anchor=False)
     st.dataframe([newest, next(v for v in versions if v["version"] == active.id)], hide_index=True)
 st.subheader("Versions", anchor=False)
-st.dataframe(versions[::-1], hide_index=True, use_container_width=True)
+st.dataframe(versions[::-1], hide_index=True, width="stretch")
 
 left, right = st.columns(2)
 if trained:
-    left.plotly_chart(px.line(trained, x="version", y=["f1", "precision", "recall"], markers=True,
-                              title="Cross-validated metrics per version", range_y=[0, 1.05]),
-                      use_container_width=True)
+    left.altair_chart(lines(trained, "version:O", ["f1", "precision", "recall"],
+                            "Cross-validated metrics per version"), width="stretch")
 if any(row["items"] for row in histogram):
-    right.plotly_chart(px.bar(histogram, x="from", y="items", range_x=[0, 1], title="Scores of the active model",
-                              labels={"from": "probability of the positive label"}).update_traces(
-                                  width=1 / len(histogram), offset=0), use_container_width=True)
+    right.altair_chart(base(histogram, "Scores of the active model").mark_bar().encode(
+        x=alt.X("from:Q", bin=alt.Bin(binned=True, step=1 / len(histogram)), title="probability of the positive label",
+                scale=alt.Scale(domain=[0, 1])), x2="to:Q", y="items:Q",
+        tooltip=["from:Q", "to:Q", "items:Q"]), width="stretch")
 if curve := metrics.get("pr_curve"):
-    left.plotly_chart(px.line(curve, x="recall", y="precision", markers=True, hover_data=["threshold"],
-                              title="Precision-recall, out of fold", range_x=[0, 1.05], range_y=[0, 1.05]),
-                      use_container_width=True)
+    left.altair_chart(lines(curve, "recall:Q", "precision:Q", "Precision-recall, out of fold", x_domain=UNIT,
+                            tooltip=["threshold:Q"], order="threshold:Q"), width="stretch")
 if matrix := metrics.get("confusion_matrix"):
-    grid = [[matrix["tp"], matrix["fn"]], [matrix["fp"], matrix["tn"]]]
-    figure = go.Figure(go.Heatmap(z=grid, x=["predicted positive", "predicted negative"],
-                                  y=["labelled positive", "labelled negative"], text=grid,
-                                  texttemplate="%{text}", colorscale="Blues", showscale=False))
-    right.plotly_chart(figure.update_layout(title="Confusion matrix, out of fold"), use_container_width=True)
+    cells = [{"labelled": f"labelled {truth}", "predicted": f"predicted {guess}", "items": matrix[key]}
+             for truth, guess, key in (("positive", "positive", "tp"), ("positive", "negative", "fn"),
+                                       ("negative", "positive", "fp"), ("negative", "negative", "tn"))]
+    right.altair_chart(heatmap(cells, "predicted:N", "labelled:N", "items", "Confusion matrix, out of fold"),
+                       width="stretch")
 
 if can(user, Permission.ROLLBACK):
     st.subheader("Switch the active version", anchor=False)

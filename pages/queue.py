@@ -84,18 +84,18 @@ def _decision_buttons(item_id: int, twins: list[int]) -> None:
     st.text_input("Note (optional)", key="note")
     top, bottom = st.columns(2), st.columns(2)
     top[0].button(f"{task.positive_label.title()} (a)", key="accept", type="primary",
-                  on_click=_act, args=(item_id, task.positive_label), use_container_width=True)
+                  on_click=_act, args=(item_id, task.positive_label), width="stretch")
     top[1].button(f"{task.negative_label.title()} (r)", key="reject",
-                  on_click=_act, args=(item_id, task.negative_label), use_container_width=True)
+                  on_click=_act, args=(item_id, task.negative_label), width="stretch")
     bottom[0].button("Skip (s)", key="skip", on_click=_act, args=(item_id, "skip"),
-                     use_container_width=True)
-    bottom[1].button("Undo (u)", key="undo", on_click=_undo, use_container_width=True)
+                     width="stretch")
+    bottom[1].button("Undo (u)", key="undo", on_click=_undo, width="stretch")
     if twins:
         copy = st.columns(2)
         for column, label in zip(copy, (task.positive_label, task.negative_label), strict=True):
             column.button(f"{label.title()} with its {len(twins)} near-duplicate(s)", key=f"{label}_twins",
                           on_click=_act_with_near_duplicates, args=([item_id, *twins], label),
-                          use_container_width=True)
+                          width="stretch")
 
 
 @st.fragment

@@ -48,7 +48,7 @@ show_jobs((JobKind.INGEST,))
 with session_scope() as session:
     rows = recent_sources(session)
 if rows:
-    st.dataframe(rows, hide_index=True, use_container_width=True,
+    st.dataframe(rows, hide_index=True, width="stretch",
                  column_config={"url": st.column_config.TextColumn("url")})
 else:
     st.info("No fetched sources yet. Paste URLs above; imported files show on the Items page.")

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pyarrow
 from markdown_it import MarkdownIt
 
 REPO = Path(__file__).resolve().parent.parent
@@ -50,7 +51,7 @@ def run_cli_input(
 ) -> tuple[int, dict[str, Any], str]:
     """run_cli with text fed to stdin, e.g. a password for --password-stdin."""
     proc = subprocess.run(
-        [sys.executable, "-m", "curation", *args], input=stdin,
+        [sys.executable, "-m", "curation", *args], check=False, input=stdin,
         cwd=REPO, env={**os.environ, **(env or {})}, capture_output=True, text=True, timeout=300,
     )
     lines = proc.stdout.strip().splitlines()
@@ -136,3 +137,19 @@ def add_document_vectors(session: Any, encoder: str, vectors: dict[int, list[flo
                               spans=np.zeros((1, 2), np.int32).tobytes(),
                               windows=unit.tobytes()))
     session.flush()
+
+
+def charts(app: Any) -> list[dict[str, Any]]:
+    """The page's Vega-Lite charts as the browser gets them: each spec, with the rows of its
+    data (which travel beside the spec, as Arrow) under "rows"."""
+    found = []
+    for chart in app.get("vega_lite_chart"):
+        buffers = [chart.proto.data.data, *(dataset.data.data for dataset in chart.proto.datasets)]
+        rows = [row for buffer in buffers if buffer for row in pyarrow.ipc.open_stream(buffer).read_all().to_pylist()]
+        found.append(json.loads(chart.proto.spec) | {"rows": rows})
+    return found
+
+
+def chart_titles(app: Any) -> list[str]:
+    """The title above each chart of the page, as a user reads them."""
+    return [spec["title"] for spec in charts(app)]

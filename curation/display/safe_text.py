@@ -8,13 +8,14 @@ target is another (or javascript:), an image that calls home, or a :red[warning]
     st.subheader(md_line(item.title))      # text in a markdown-rendering widget: every markdown
     st.markdown(md(llm_rationale))         # control character escaped
     st.markdown(md_link(item.title, url))  # a link only for http(s), with the real host shown
-    px.bar(rows_with_chart_text(rows, "curator"), color="curator")  # plotly renders <a>, <b>
+    bars(rows_with_chart_text(rows, "curator"), ..., color="curator:N")  # legend, ticks, tooltip
 
-Plotly draws legend entries, axis ticks and hover labels with a subset of HTML (links included),
-so untrusted values that become chart text go through chart_text().
+Vega-Lite draws chart text as SVG text and its tooltips escaped, so no markup of a value can
+render there; but a name with line breaks, bidirectional overrides or a paragraph of text would
+still garble a legend or an axis. So untrusted values that become chart text go through
+chart_text(), and never through an href channel.
 """
 
-import html
 import re
 import string
 import unicodedata
@@ -68,13 +69,22 @@ def md_link(label: str | None, url: str | None) -> str:
 
 
 def chart_text(text: str | None, limit: int = 80) -> str:
-    """one_line() with < > & as entities, which plotly shows as the characters, never as tags."""
-    return html.escape(one_line(text, limit), quote=False)
+    """one_line() short enough for a legend entry or an axis tick. Not HTML-escaped: Vega shows
+    text as it is, so an entity would show as "&lt;" rather than "<"."""
+    return one_line(text, limit)
 
 
 def rows_with_chart_text(rows: list[dict[str, Any]], *columns: str) -> list[dict[str, Any]]:
-    """rows with chart_text() applied to the named columns, for a plotly figure."""
+    """rows with chart_text() applied to the named columns, for a Vega-Lite chart."""
     return [row | {column: chart_text(row[column]) for column in columns} for row in rows]
+
+
+def table_cells(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """rows for st.table, which renders every cell as markdown: each text cell through md_line().
+    Only for rows without untrusted text: GitHub markdown still links a URL, "www." or e-mail
+    address that it finds in a cell, escaped or not."""
+    return [{key: md_line(value) if isinstance(value, str) else value for key, value in row.items()}
+            for row in rows]
 
 
 def _drop_invisible(text: str) -> str:

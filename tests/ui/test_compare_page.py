@@ -5,7 +5,7 @@ from curation.enums import Role
 from curation.triage.queue import decide
 from db.models import Job, LLMAssessment
 from db.session import session_scope
-from tests.factories import add_active_model, add_assessment, add_items
+from tests.factories import add_active_model, add_assessment, add_items, shown
 
 
 def test_compare_page_empty_state_then_agreement_and_cost(open_page) -> None:
@@ -20,11 +20,15 @@ def test_compare_page_empty_state_then_agreement_and_cost(open_page) -> None:
             assessment.cost_usd, assessment.latency_ms, assessment.tokens_in = 0.002, 900.0, 1000
         decide(session, Actor("ann", Role.CURATOR), a, "accept")
     app.run()
-    shown = {m.label: m.value for m in app.metric}
-    assert shown["Classifier vs curators"] == "100%"
-    assert shown["LLM vs classifier"] == "50%"
-    assert shown["Cost per 1,000 items"] == "$2.00"
-    assert shown["Corpus assessed"] == "100.0%" and shown["Asked for (manual)"] == "2"
+    metrics = {m.label: m.value for m in app.metric}
+    assert metrics["Classifier vs curators"] == "100%"
+    assert metrics["LLM vs classifier"] == "50%"
+    assert metrics["Cost per 1,000 items"] == "$2.00"
+    assert metrics["Corpus assessed"] == "100.0%" and metrics["Asked for (manual)"] == "2"
+    costs = app.table[0].value  # st.table renders its cells as markdown
+    assert [shown(who) for who in costs["who"]] == ["classifier (not measured)", "LLM, synchronous",
+                                                       "LLM, batched", "LLM, cached"]
+    assert list(costs["usd_per_1000_items"])[1] == 2.0
     app.number_input(key="reason_limit").set_value(5).run()
     app.checkbox(key="reason_batch").check().run()
     app.button[0].click().run()

@@ -5,7 +5,7 @@ from curation.enums import Role
 from curation.triage.queue import decide
 from db.models import Decision
 from db.session import session_scope
-from tests.factories import add_active_model, add_items
+from tests.factories import add_active_model, add_items, chart_titles, charts
 
 
 def test_errors_page_empty_state_then_relabel_a_false_positive(open_page) -> None:
@@ -32,4 +32,7 @@ def test_activity_page_empty_state_then_charts(open_page) -> None:
         (item,) = add_items(session, 1)
         decide(session, Actor("ann", Role.CURATOR), item, "accept", seconds=3)
     app.run()
-    assert len(app.get("plotly_chart")) == 2
+    assert chart_titles(app) == ["Decisions per day", "Seconds per decision"]
+    per_day, timing = (spec["rows"] for spec in charts(app))
+    assert [(row["curator"], row["decisions"]) for row in per_day] == [("ann", 1)]
+    assert [(row["curator"], row["median_s"]) for row in timing] == [("ann", 3)]

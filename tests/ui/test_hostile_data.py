@@ -10,10 +10,12 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from curation.accounts.audit import record
+from curation.display.charts import SERIES
+from curation.display.safe_text import chart_text
 from curation.enums import JobStatus
 from db.models import Decision, Job, LLMAssessment, ModelVersion
 from db.session import session_scope
-from tests.factories import add_active_model, add_items, rendered
+from tests.factories import add_active_model, add_items, charts, rendered
 
 HOSTILE = ("[Session expired - log in](http://ev.il/x) ![x](http://ev.il/b.png) :red[OK] "
            "<a href='http://ev.il'>a</a><img src=x>")  # fits every column, 128 characters at most
@@ -27,8 +29,8 @@ PAGES = ["pages/queue.py", "pages/items.py", "pages/sources.py", "pages/model.py
 def _hostile_data() -> None:
     with session_scope() as session:
         labelled, served = add_items(session, 2, title=HOSTILE, text=HOSTILE)
-        (failed,) = add_items(session, 1, start=2, url=HOSTILE, fetch_status="failed", fetch_error=HOSTILE,
-                              text=None)
+        add_items(session, 1, start=2, url=HOSTILE, fetch_status="failed", fetch_error=HOSTILE,
+                  text=None)
         version_id = add_active_model(session, {labelled: 0.99, served: 0.5}, passage=HOSTILE)
         version = session.get_one(ModelVersion, version_id)
         version.base_model = HOSTILE
@@ -63,16 +65,26 @@ def _smuggled(markdown: str) -> list[str]:
     return tags + ([":red["] if ":red[" in markdown else [])
 
 
-def _chart_text(app: AppTest) -> str:
-    """Every string in the page's plotly figures (legend entries, ticks, hover text), decoded."""
-    def strings(value: object) -> list[str]:
-        if isinstance(value, dict):
-            return [s for item in value.values() for s in strings(item)]
-        if isinstance(value, list):
-            return [s for item in value for s in strings(item)]
-        return [value] if isinstance(value, str) else []
+def _strings(value: object, key: str | None = None) -> list[str]:
+    """The strings in a JSON value; with a key, only those stored under that key."""
+    if isinstance(value, dict):
+        return [s for k, item in value.items() for s in (_strings(item, key) if key is None or k != key
+                                                           else _strings(item))]
+    if isinstance(value, list):
+        return [s for item in value for s in _strings(item, key)]
+    return [value] if isinstance(value, str) and key is None else []
 
-    return "\n".join(s for chart in app.get("plotly_chart") for s in strings(json.loads(chart.proto.spec)))
+
+def _chart_text(app: AppTest) -> list[str]:
+    """Every string the page's Vega-Lite charts can draw: the spec's titles and names, and the
+    values of the data fields it encodes (legend entries, axis ticks, tooltips)."""
+    found = []
+    for spec in charts(app):
+        rows = spec.pop("rows")
+        drawn = set(_strings(spec, "field")) | {SERIES}
+        found += _strings(spec) + [value for row in rows for field, value in row.items()
+                                   if field in drawn and isinstance(value, str)]
+    return found
 
 
 @pytest.mark.parametrize("page", PAGES)
@@ -81,7 +93,10 @@ def test_no_page_renders_markup_from_its_data(open_page: Callable[[str], AppTest
     app = open_page(page)
     texts = _markdown_of(app)
     assert {text: _smuggled(text) for text in texts if _smuggled(text)} == {}
-    assert "<a " not in _chart_text(app) and "<img" not in _chart_text(app)
+    # Vega draws chart text as SVG text and escapes tooltips, so markup cannot render there; what
+    # must hold is that no mark links anywhere and that every string is one tidy line.
+    assert all('"href"' not in chart.proto.spec for chart in app.get("vega_lite_chart"))
+    assert [text for text in _chart_text(app) if text != chart_text(text)] == []
 
 
 @pytest.mark.parametrize("page", ["pages/sources.py", "pages/queue.py", "pages/model.py", "pages/activity.py"])
@@ -89,5 +104,5 @@ def test_the_hostile_text_reaches_the_page_as_text(open_page: Callable[[str], Ap
     """The check above means something only if the strings were drawn at all."""
     _hostile_data()
     app = open_page(page)
-    drawn = _chart_text(app) if page == "pages/activity.py" else json.dumps(_markdown_of(app))
+    drawn = "\n".join(_chart_text(app)) if page == "pages/activity.py" else json.dumps(_markdown_of(app))
     assert SEEN in drawn.replace("\\\\", "")

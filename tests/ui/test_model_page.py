@@ -5,7 +5,7 @@ from sqlalchemy import select
 
 from db.models import AuditEntry, Job, ModelVersion
 from db.session import session_scope
-from tests.factories import add_active_model, add_items, shown
+from tests.factories import add_active_model, add_items, chart_titles, charts, shown
 from tests.model_fixtures import small_model_settings, tiny_modernbert  # noqa: F401
 
 HOLDOUT = {"f1": 0.8, "precision": 0.75, "recall": 0.86, "accuracy": 0.8,
@@ -46,10 +46,16 @@ def test_model_page_draws_metrics_and_rolls_back(open_page, tmp_path: Path) -> N
         newest, = _versions(session, [HOLDOUT | {"f1": 0.6}], tmp_path / "new")
     app = open_page("pages/model.py")
     assert "holdout F1 0.80" in shown(app.info[0].value)
-    assert len(app.get("plotly_chart")) == 4
+    assert chart_titles(app) == ["Cross-validated metrics per version", "Precision-recall, out of fold",
+                                 "Scores of the active model", "Confusion matrix, out of fold"]
+    versions, curve, scores, matrix = charts(app)
+    assert [row["f1"] for row in versions["rows"]] == [0.7, 0.8, 0.6]
+    assert curve["rows"] == HOLDOUT["pr_curve"] and "threshold" in json.dumps(curve["encoding"]["tooltip"])
+    assert sum(row["items"] for row in scores["rows"]) == 1
+    assert [row["items"] for row in matrix["rows"]] == [6, 1, 2, 6]  # tp fn / fp tn, as a user reads it
     assert list(app.dataframe[0].value["version"]) == [newest, active]  # newest beside the active one
     app.selectbox[0].set_value(old).run()
-    [b for b in app.button if b.label == "Roll back to it"][0].click().run()
+    next(b for b in app.button if b.label == "Roll back to it").click().run()
     with session_scope() as session:
         assert session.scalar(select(ModelVersion.id).where(ModelVersion.active.is_(True))) == old
         audit = session.scalars(select(AuditEntry.action)).all()
@@ -70,7 +76,9 @@ def test_model_page_draws_the_train_curve_from_stored_vectors(
     with session_scope() as session:
         import_file(session, write_jsonl(tmp_path / "rows.jsonl", labelled_rows(6, 6)))
     app = open_page("pages/model.py")
-    [b for b in app.button if b.label == "Draw the train curve"][0].click().run()
+    next(b for b in app.button if b.label == "Draw the train curve").click().run()
     assert not app.exception, app.exception
-    spec = json.loads(app.get("plotly_chart")[-1].proto.spec)
-    assert spec["layout"]["title"]["text"] == "Cross-validated F1 at 25/50/75/100% of the labels"
+    assert chart_titles(app)[0] == "Cross-validated F1 at 25/50/75/100% of the labels"
+    curve = charts(app)[0]
+    assert [row["n_labels"] for row in curve["rows"]] == [3, 6, 9, 12]
+    assert [layer["mark"]["type"] for layer in curve["layer"]] == ["line", "errorbar"]

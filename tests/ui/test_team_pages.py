@@ -15,7 +15,7 @@ from curation.task import get_task
 from curation.triage.labels import current_labels, is_overlap_item
 from curation.triage.queue import decide
 from db.session import session_scope
-from tests.factories import REPO, add_active_model, add_items, shown
+from tests.factories import REPO, add_active_model, add_items, chart_titles, charts, shown
 
 PASSWORD = "correct horse battery"
 
@@ -54,7 +54,10 @@ def test_the_lead_sees_both_decisions_side_by_side_and_settles_the_item(open_pag
 
 def test_activity_shows_agreement_per_pair_and_guideline_versions(open_page, dispute: int) -> None:
     app = open_page("pages/activity.py")
-    assert len(app.get("plotly_chart")) == 3
+    assert chart_titles(app) == ["Decisions per day", "Seconds per decision", "Cohen's kappa per pair of curators"]
+    kappa = charts(app)[2]
+    assert [(row["pair"], row["kappa"], row["items"]) for row in kappa["rows"]] == [("ann & bob", 0.0, 1)]
+    assert kappa["encoding"]["y"]["scale"]["domain"] == [-1, 1]
     assert "0 % agreement" in app.caption[0].value and "on 1 item pairs" in app.caption[0].value
     versions = app.dataframe[-1].value
     assert list(versions["guideline_version"]) == [get_task().guideline_version]
