@@ -101,8 +101,9 @@ def rendered(markdown: str) -> str:
 
 
 def shown(markdown: str) -> str:
-    """The text a reader sees for a markdown string: rendered, tags dropped, entities decoded."""
-    return html.unescape(re.sub(r"<[^>]+>", "", rendered(markdown))).strip()
+    """The text a reader sees for a markdown string: rendered, tags dropped, entities decoded,
+    zero-width spaces (which md() puts where a bare URL would become a link) dropped."""
+    return html.unescape(re.sub(r"<[^>]+>", "", rendered(markdown))).replace("\u200b", "").strip()
 
 
 # Words the tiny test models can tell apart: one vocabulary per label, shared filler otherwise.

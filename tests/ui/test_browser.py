@@ -130,7 +130,8 @@ def test_triage_two_items_with_the_keyboard_in_a_real_browser(served_app: str, b
     assert decisions == [(second, "accept", "local"), (first, "reject", "local")]
 
 
-PAYLOAD_TITLE = '<img src=x onerror="window.__pwned=1"> **Accept now** [docs](javascript:window.__pwned=2)'
+PAYLOAD_TITLE = ('<img src=x onerror="window.__pwned=1"> **Accept now** [docs](javascript:window.__pwned=2) '
+                 "see https://evil.example/login, www.evil.example or help@evil.example")
 PAYLOAD_TEXT = ("<script>window.__pwned=3</script> ![pixel](http://127.0.0.1:9/t.png) "
                 "<a href=\"javascript:window.__pwned=4\">click</a> # Fake heading\n:red[warning] body")
 
@@ -154,8 +155,9 @@ def test_hostile_title_and_text_render_as_inert_text_in_a_real_browser(served_ap
         pwned: window.__pwned === undefined ? null : window.__pwned,
         images: [...document.querySelectorAll('img')].map(i => i.getAttribute('src')),
         jsLinks: document.querySelectorAll('a[href^="javascript"]').length,
+        evilLinks: [...document.querySelectorAll('a')].filter(a => a.href.includes('evil.example')).length,
         scripts: [...document.querySelectorAll('.doc script, h3 script')].length}""")
-    assert found == {"pwned": None, "images": [], "jsLinks": 0, "scripts": 0}
+    assert found == {"pwned": None, "images": [], "jsLinks": 0, "evilLinks": 0, "scripts": 0}
 
 
 def test_a_login_survives_reload_and_new_tab_and_ends_everywhere_at_logout(
