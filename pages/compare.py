@@ -89,7 +89,7 @@ rows += [{"who": f"LLM, {mode}", "usd_per_1000_items": costs["llm"][mode]["usd"]
           "latency_ms_p50": costs["llm"][mode]["latency_ms_p50"],
           "items_measured": costs["llm"][mode]["items"]}
          for mode in ("synchronous", "batched", "cached")]
-st.table(table_cells(rows), hide_index=True)  # our own text only; no grid to load (README)
+st.table(table_cells(rows), hide_index=True)  # no grid component to load (README)
 st.caption(f"Classifier: measured scoring seconds x ${costs['classifier']['usd_per_hour']:.2f} per hour "
            "(CURATION_CLASSIFIER_USD_PER_HOUR). LLM: what the assessments were billed; "
            f"{costs['llm']['cache_read_share']:.0%} of prompt tokens were read from the cache.")

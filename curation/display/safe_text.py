@@ -86,9 +86,8 @@ def rows_with_chart_text(rows: list[dict[str, Any]], *columns: str) -> list[dict
 
 
 def table_cells(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """rows for st.table, which renders every cell as markdown: each text cell through md_line().
-    Only for rows without untrusted text: GitHub markdown still links a URL, "www." or e-mail
-    address that it finds in a cell, escaped or not."""
+    """rows for st.table, which renders every cell as markdown: each text cell through md_line(),
+    so untrusted text shows as it is (md() also keeps a bare URL from becoming a link)."""
     return [{key: md_line(value) if isinstance(value, str) else value for key, value in row.items()}
             for row in rows]
 
