@@ -1,7 +1,9 @@
 """Streamlit entry point: the frame, the login gate and the router, nothing else."""
 
 import gc
+import importlib
 import sys
+import threading
 from pathlib import Path
 
 import streamlit as st
@@ -21,11 +23,20 @@ from pages.common import forget_login, remember_login, signed_in_identity
 FAVICON = Path(__file__).parent / "pages" / "favicon.png"
 
 
+# What the Model and Errors pages compute with (torch, transformers, cleanlab): about 12 s to
+# import, which the first visitor of either page would wait for. The Queue never needs it.
+WARM_IMPORTS = ("models.crossval", "curation.triage.label_issues")
+
+
 @st.cache_resource
 def _start() -> str:
-    """Once per server process: mask secrets in every log record, bring the schema up to date."""
+    """Once per server process: mask secrets in every log record, bring the schema up to date,
+    and import the model code in the background while the first pages are served."""
     install_log_redaction()
-    return upgrade()
+    revision = upgrade()
+    threading.Thread(target=lambda: [importlib.import_module(name) for name in WARM_IMPORTS],
+                     name="warm-imports", daemon=True).start()
+    return revision
 
 
 @st.cache_resource

@@ -187,8 +187,9 @@ def time_pages(servers: dict[str, str], runs: int, modes: list[str]) -> dict[tup
     load from elsewhere on the machine falls on both alike."""
     driver = browser()
     try:
-        for base in servers.values():
-            settle_seconds(driver, base)  # warm up (at "/": see README): engine, imports, schema check
+        for base in servers.values():  # warm up: engine, schema check, each page's first imports
+            for page in PAGES:  # "/" first (see README)
+                settle_seconds(driver, page_url(base, page))
         times: dict[tuple[str, str], dict[str, float]] = {(name, mode): {} for name in servers for mode in modes}
         for page in PAGES:
             samples: dict[tuple[str, str], list[float]] = {key: [] for key in times}
