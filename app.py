@@ -34,9 +34,17 @@ def _start() -> str:
     and import the model code in the background while the first pages are served."""
     install_log_redaction()
     revision = upgrade()
-    threading.Thread(target=lambda: [importlib.import_module(name) for name in WARM_IMPORTS],
-                     name="warm-imports", daemon=True).start()
+    threading.Thread(target=_warm_imports, name="warm-imports", daemon=True).start()
     return revision
+
+
+def _warm_imports() -> None:
+    """Import WARM_IMPORTS, then freeze (see _freeze_new_imports) here: a curator triaging only
+    reruns the Queue's fragment, which never reaches the end of this script."""
+    for name in WARM_IMPORTS:
+        importlib.import_module(name)
+    gc.collect()
+    gc.freeze()
 
 
 @st.cache_resource
