@@ -2,7 +2,6 @@
 
 import gc
 import importlib
-import sys
 import threading
 from pathlib import Path
 
@@ -24,8 +23,9 @@ FAVICON = Path(__file__).parent / "pages" / "favicon.png"
 
 
 # What the Model and Errors pages compute with (torch, transformers, cleanlab): about 12 s to
-# import, which the first visitor of either page would wait for. The Queue never needs it.
-WARM_IMPORTS = ("models.crossval", "curation.triage.label_issues")
+# import, which the first visitor of either page would wait for, and the charts' Altair and
+# pandas. The Queue never needs them. What a page imports after these is ~30k objects.
+WARM_IMPORTS = ("models.crossval", "curation.triage.label_issues", "curation.display.charts")
 
 
 @st.cache_resource
@@ -39,29 +39,14 @@ def _start() -> str:
 
 
 def _warm_imports() -> None:
-    """Import WARM_IMPORTS, then freeze (see _freeze_new_imports) here: a curator triaging only
-    reruns the Queue's fragment, which never reaches the end of this script."""
+    """Import WARM_IMPORTS, collect once, and move what is left out of the collector's reach: a
+    full collection over torch's ~550k objects takes about 0.4 s, and it fell on a key press
+    every few dozen. Done here, at the end of the import, because a curator triaging only reruns
+    the Queue's fragment, which never reaches the end of this script."""
     for name in WARM_IMPORTS:
         importlib.import_module(name)
     gc.collect()
     gc.freeze()
-
-
-@st.cache_resource
-def _modules_when_frozen() -> list[int]:
-    return [0]
-
-
-def _freeze_new_imports() -> None:
-    """After a run that imported modules (the first of each page; the Errors and Model pages load
-    torch, about 550k objects), collect once and move what is left out of the collector's reach:
-    a full collection over torch's objects takes about 0.4 s, and it fell on a key press every
-    few dozen."""
-    frozen = _modules_when_frozen()
-    if len(sys.modules) > frozen[0]:
-        frozen[0] = len(sys.modules)
-        gc.collect()
-        gc.freeze()
 
 
 def _log_out() -> None:
@@ -125,4 +110,3 @@ if settings.auth:
     with st.sidebar:
         remember_login(st.session_state[TOKEN_KEY])
 st.navigation([page for page, needed in PAGES if can(actor, needed)]).run()
-_freeze_new_imports()

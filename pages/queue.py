@@ -26,6 +26,7 @@ from pages.common import (
 
 task = get_task()
 user = current_user()
+KEY_ACTIONS = {"a": task.positive_label, "r": task.negative_label, "s": "skip", "u": "undo"}
 
 with st.sidebar:
     strategy = st.selectbox("Order", list(QueueStrategy), help="Default: most uncertain first, then "
@@ -73,11 +74,10 @@ def _undo() -> None:
 
 def _on_key(key: str, item_id: int | None) -> None:
     """a, r, s act on the item that was on screen when the key was pressed; u undoes."""
-    actions = {"a": task.positive_label, "r": task.negative_label, "s": "skip"}
-    if key == "u":
+    if KEY_ACTIONS[key] == "undo":
         _undo()
     elif item_id is not None:
-        _act(item_id, actions[key])
+        _act(item_id, KEY_ACTIONS[key])
 
 
 def _decision_buttons(item_id: int, twins: list[int]) -> None:
@@ -153,7 +153,7 @@ def _triage() -> None:
     with left:
         show_document(item.text, item.passage, item.llm_evidence)
         show_similar(who, item.id, "queue")
-    keyboard(["a", "r", "s", "u"], item.id, _on_key)  # last: a press waits until this item is drawn
+    keyboard(list(KEY_ACTIONS), item.id, _on_key)  # last: a press waits until this item is drawn
 
 
 st.title(f"Queue · {task.question}")
