@@ -47,10 +47,10 @@ def import_(
              "with the file's last, or skip labelling that item. Default: refuse, naming them.")] = None,
 ) -> None:
     """Import labelled or unlabelled rows; a duplicate (same URL or text) adds its label and any
-    missing text to the item it duplicates, and each one is reported. The worker then embeds and
-    scores the new items (a score job is queued)."""
+    missing text to the item it duplicates, and each one is reported. The worker then adds the
+    new items to the search index and embeds and scores them (an index and a score job are queued)."""
     from curation.files.importing import ImportResult, import_file, item_count
-    from curation.jobs.triggers import request_scoring
+    from curation.jobs.triggers import request_scoring, request_search_index
     from db.session import session_scope
 
     with session_scope() as session:
@@ -67,8 +67,10 @@ def import_(
         print(f"warning: {warning}", file=sys.stderr)
     summary = result.summary(file)
     if summary["imported"]:
+        summary["index_job"] = request_search_index().id
         summary["score_job"] = request_scoring().id
-        print(f"queued score job #{summary['score_job']} for the worker", file=sys.stderr)
+        print(f"queued search index job #{summary['index_job']} and score job #{summary['score_job']} "
+              "for the worker", file=sys.stderr)
     emit(summary)
 
 
@@ -480,16 +482,18 @@ def search(
     score_min: Annotated[float | None, typer.Option(help="Lowest active-model score.")] = None,
     score_max: Annotated[float | None, typer.Option(help="Highest active-model score.")] = None,
 ) -> None:
-    """Full-text search over titles and text, best match first."""
+    """Full-text search over titles and text, best match first; says how many imported items
+    the index job has still to add."""
     from dataclasses import asdict
 
+    from curation.corpus.search_index import pending_count
     from curation.triage.search import SearchFilter, search_items
     from db.session import session_scope
 
     filters = SearchFilter(label=label, score_min=score_min, score_max=score_max)
     with session_scope() as session:
         hits = search_items(session, _cli_actor(), query, filters=filters, limit=limit)
-        emit({"results": [asdict(hit) for hit in hits]})
+        emit({"results": [asdict(hit) for hit in hits], "not_yet_searchable": pending_count(session)})
 
 
 @app.command("decide-many")

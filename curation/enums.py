@@ -83,6 +83,8 @@ class JobKind(StrEnum):
     TRAIN = "train"
     # the learning loop: the head refit on stored vectors after decisions
     REFIT = "refit"
+    # the search index of what a bulk import wrote (curation/corpus/search_index.py)
+    INDEX = "index"
 
 
 class JobStatus(StrEnum):

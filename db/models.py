@@ -96,6 +96,13 @@ class Item(Base):
     # No foreign key: SQLite can add and drop a plain column in place, but a key would mean
     # rebuilding items, which the foreign keys pointing at a populated items table refuse.
     near_duplicate_of: Mapped[int | None] = mapped_column(Integer, index=True)
+    # Set by a bulk import: the search index job adds the item later (migration 0011).
+    search_pending: Mapped[bool] = mapped_column(default=False, server_default=false())
+
+
+# The search backlog, found without a scan however many items are already indexed.
+Index("ix_items_search_pending", Item.id, sqlite_where=Item.search_pending,
+      postgresql_where=Item.search_pending)
 
 
 class Decision(Base):

@@ -5,6 +5,7 @@ import streamlit as st
 
 from curation.accounts.permissions import can, require
 from curation.corpus.items import list_items
+from curation.corpus.search_index import pending_count
 from curation.corpus.stats import collection_stats
 from curation.display.safe_text import one_line
 from curation.enums import LabelState, Permission
@@ -39,6 +40,7 @@ def _open_in_queue() -> None:
 
 with session_scope() as session:
     stats = collection_stats(session, user)
+    waiting = pending_count(session)
 left, middle, right = st.columns(3)
 left.metric("Items", stats["items"])
 middle.metric("Labelled", stats["labelled"])
@@ -46,6 +48,8 @@ right.metric("Decisions", stats["decisions"])
 
 query = st.text_input("Search titles and text", key="search",
                       placeholder='words or "a phrase"; every word must occur')
+if waiting:
+    st.caption(f"{waiting:,} imported items are not searchable yet: the worker's index job is adding them.")
 with st.expander("Filters"):
     one, two, three = st.columns(3)
     status = one.selectbox("Items", list(LabelState), index=list(LabelState).index(LabelState.ALL))

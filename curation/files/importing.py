@@ -2,7 +2,7 @@
 URL and per content, link near-duplicates to the item they repeat, and turn answers into
 decisions by the curator "import"; a duplicate row gives its item what it brings (a label,
 missing text). One import is one transaction: either every valid row lands or, on a bad row or
-conflicting labels, none does."""
+conflicting labels, none does. The search index and the scores follow in jobs."""
 
 import time
 from collections.abc import Iterable, Iterator
@@ -78,6 +78,7 @@ def _to_record(row: Row) -> dict[str, Any]:
         # A header with no article keeps its item and label; ingest fetches the text later.
         "fetch_status": (FetchStatus.OK if has_text else FetchStatus.PENDING).value,
         "fetched_at": None,
+        "search_pending": True,  # the index job adds it: see curation/corpus/search_index.py
     }
 
 

@@ -30,6 +30,7 @@ KINDS: dict[str, JobKindSpec] = {
     JobKind.TRAIN: JobKindSpec("curation.jobs.kinds:train", frozenset({"base_model", "promote", "force"}),
                                permission=Permission.RETRAIN),
     JobKind.REFIT: JobKindSpec("curation.jobs.kinds:refit", permission=Permission.RETRAIN),
+    JobKind.INDEX: JobKindSpec("curation.jobs.kinds:index", permission=Permission.ADD_SOURCES),
 }
 
 

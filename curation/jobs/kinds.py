@@ -3,6 +3,7 @@ catalog targets), so the heavy domain (torch, trafilatura) loads where the work 
 
 from typing import Any
 
+from curation.corpus.search_index import index_pending
 from curation.enums import JobKind
 from curation.jobs.submit import submit
 from curation.llm.reasoning import assess_uncertain, reason_items
@@ -42,3 +43,7 @@ def train(params: dict[str, Any], progress: ProgressFn) -> dict[str, Any]:
 
 def refit(params: dict[str, Any], progress: ProgressFn) -> dict[str, Any]:
     return refit_model(progress=progress)
+
+
+def index(params: dict[str, Any], progress: ProgressFn) -> dict[str, Any]:
+    return index_pending(progress)

@@ -1,5 +1,5 @@
 """Rules that queue jobs by themselves: a refit after every decision, a full retrain once enough
-new labels have come in, a score job when new items arrive."""
+new labels have come in, a score job when new items arrive, an index job when an import wrote them."""
 
 import logging
 
@@ -55,6 +55,12 @@ def request_refit() -> Job | None:
     except JobError as exc:
         log.warning("no refit queued after a decision: %s", exc)
         return None
+
+
+def request_search_index() -> Job:
+    """A bulk import wrote items for the search index to add; one index job at a time, and a
+    request while one is live folds into it (it runs until the backlog is empty)."""
+    return submit(JobKind.INDEX)[0]
 
 
 def request_scoring() -> Job:

@@ -11,7 +11,8 @@ def test_init_import_stats_export_round_trip(db_url: str, tmp_path: Path) -> Non
     path = write_jsonl(tmp_path / "rows.jsonl", [make_row(1), make_row(2, "reject"), make_row(3, None)])
     code, out, err = run_cli("import", str(path))
     assert code == 0 and out["imported"] == 3 and "importing rows: 3/3" in err
-    assert f"queued score job #{out['score_job']} for the worker" in err  # no button: the worker embeds them
+    assert (f"queued search index job #{out['index_job']} and score job #{out['score_job']} for the worker"
+            in err)  # no button: the worker indexes, embeds and scores them
     code, out, _ = run_cli("stats")
     assert (out["items"], out["labelled"], out["labels"]) == (3, 2, {"accept": 1, "reject": 1})
     code, out, _ = run_cli("export", "--format", "csv", str(tmp_path / "out.csv"))

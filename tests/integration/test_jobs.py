@@ -483,6 +483,20 @@ def test_a_train_job_that_promotes_scores_what_is_stored_and_queues_a_score_job_
         assert session.scalar(select(func.count()).select_from(Score)) == 13
 
 
+def test_the_index_job_queued_by_an_import_makes_its_items_searchable(db_url: str, tmp_path: Path) -> None:
+    rows = [make_row(1, None), make_row(2, "accept") | {"text": "We deployed a retrieval assistant."}]
+    code, out, _ = run_cli("import", str(write_jsonl(tmp_path / "rows.jsonl", rows)))
+    assert code == 0
+    indexing = job(out["index_job"])
+    assert (indexing.kind, indexing.status) == ("index", JobStatus.QUEUED)
+    huey = get_broker().huey
+    huey.execute(huey.dequeue())  # the index job was queued first
+    indexed = job(indexing.id)
+    assert (indexed.status, indexed.result) == (JobStatus.DONE, {"indexed": 2}), indexed.error
+    code, found, _ = run_cli("search", "retrieval")
+    assert [hit["title"] for hit in found["results"]] == ["Post 2"] and found["not_yet_searchable"] == 0
+
+
 def test_schedules_fire_at_their_times_and_can_be_switched_off(
     db_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

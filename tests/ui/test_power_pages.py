@@ -8,6 +8,7 @@ from streamlit.testing.v1 import AppTest
 
 from curation.accounts.permissions import Actor
 from curation.accounts.users import add_user
+from curation.corpus.search_index import index_pending
 from curation.enums import Role
 from curation.files.importing import import_file
 from curation.settings import get_settings
@@ -34,9 +35,12 @@ def _decisions() -> list[tuple]:
                                .order_by(Decision.item_id)).all()
 
 
-def _import(tmp_path: Path, rows: list[dict]) -> None:
+def _import(tmp_path: Path, rows: list[dict], *, index: bool = True) -> None:
+    """Import rows; index: and let the worker's index job make them searchable."""
     with session_scope() as session:
         import_file(session, write_jsonl(tmp_path / "rows.jsonl", rows))
+    if index:
+        index_pending()
 
 
 def _unlabelled(rows: list[dict]) -> list[dict]:
@@ -80,6 +84,18 @@ def test_search_then_accept_the_selected_hits_as_one_group(open_page, tmp_path: 
     app.button(key="accept_selected").click().run()
     assert "accept recorded for 2 item" in app.success[0].value
     assert _decisions() == [(i, "accept", "local") for i in sorted(hits[:2])]
+
+
+def test_imported_items_waiting_for_the_index_job_are_counted_beside_the_search(
+        open_page, tmp_path: Path) -> None:
+    _import(tmp_path, _unlabelled(labelled_rows(2, 1)), index=False)
+    app = _search(open_page("pages/items.py"), "deployed")
+    assert app.caption[0].value.startswith("3 imported items are not searchable yet")
+    assert "No item matches" in app.info[0].value
+    index_pending()
+    app.run()
+    assert not [c for c in app.caption if "not searchable" in c.value]
+    assert len(app.dataframe[0].value) == 2
 
 
 def test_search_input_with_operators_shows_no_error(open_page, tmp_path: Path) -> None:
