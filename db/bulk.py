@@ -2,12 +2,14 @@
 
 A Core executemany runs every row's values through SQLAlchemy's parameter processing, which
 for small rows (a band key and an item id) costs several times what the database spends
-storing them. For columns whose Python values the driver takes as they are (integers, bytes),
-the statement is compiled once for the dialect and the rows go to the driver's executemany."""
+storing them. For columns whose Python values the driver takes as they are (integers, bytes,
+datetimes), SQLite gets the statement compiled once and the rows in the driver's executemany,
+and PostgreSQL gets them by COPY: an INSERT per row there is a round trip each (30 us a band
+row, against 2 us by COPY)."""
 
 from typing import Any
 
-from sqlalchemy import Table, insert
+from sqlalchemy import Connection, Table, insert
 from sqlalchemy.orm import Session
 
 
@@ -16,6 +18,9 @@ def insert_many(session: Session, table: Table, columns: tuple[str, ...], rows: 
     if not rows:
         return
     connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        _copy(connection, table, columns, rows)
+        return
     compiled = insert(table).compile(dialect=connection.dialect, column_keys=list(columns))
     if compiled.positiontup is None:  # a driver that takes named parameters
         params: list[Any] = [dict(zip(columns, row, strict=True)) for row in rows]
@@ -23,6 +28,15 @@ def insert_many(session: Session, table: Table, columns: tuple[str, ...], rows: 
         params = rows if list(compiled.positiontup) == list(columns) else [
             tuple(dict(zip(columns, row, strict=True))[key] for key in compiled.positiontup) for row in rows]
     connection.exec_driver_sql(str(compiled), params)
+
+
+def _copy(connection: Connection, table: Table, columns: tuple[str, ...], rows: list[tuple]) -> None:
+    """COPY rows into table on the session's own psycopg connection, so inside its transaction."""
+    quote = connection.dialect.identifier_preparer.quote
+    statement = f"COPY {quote(table.name)} ({', '.join(map(quote, columns))}) FROM STDIN"
+    with connection.connection.driver_connection.cursor() as cursor, cursor.copy(statement) as copy:
+        for row in rows:
+            copy.write_row(row)
 
 
 def insert_in_one_statement(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
@@ -48,3 +62,14 @@ def insert_in_one_statement(session: Session, table: Table, rows: list[dict[str,
               for row in rows for process, value in zip(processors, map(row.__getitem__, order), strict=True)]
     one_row = str(compiled).rpartition(" VALUES ")[2]
     connection.exec_driver_sql(f"{compiled}{f', {one_row}' * (len(rows) - 1)}", tuple(params))
+
+
+def insert_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Insert rows (dicts with the same keys, every column with a Python-side default given) as
+    one bulk write: one statement on SQLite (see insert_in_one_statement), COPY on PostgreSQL."""
+    if not rows:
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        insert_many(session, table, tuple(rows[0]), [tuple(row.values()) for row in rows])
+    else:
+        insert_in_one_statement(session, table, rows)

@@ -17,6 +17,7 @@ On PostgreSQL the check-and-band step holds a transaction advisory lock, so two 
 same moment see each other's items; SQLite's writers already take turns (BEGIN IMMEDIATE)."""
 
 from collections.abc import Iterator
+from itertools import compress
 
 import numpy as np
 from sqlalchemy import bindparam, select, text, update
@@ -156,14 +157,21 @@ def _signatures(session: Session, ids: set[int]) -> dict[int, np.ndarray]:
 
 
 def mark_near_duplicates(session: Session, documents: list[tuple[int, str]]) -> dict[int, int]:
-    """For new items (id, text), in id order: link each to the most similar earlier item at or
-    above the threshold, or band it as a new original. Returns {item id: original id}."""
+    """For new items (id, text): link each to the most similar earlier item at or above the
+    threshold, or band it as a new original. Returns {item id: original id}."""
+    documents = sorted(documents)
+    return mark_signed(session, [item_id for item_id, _ in documents],
+                       signatures([document for _, document in documents]))
+
+
+def mark_signed(session: Session, ids: list[int], signed: tuple[np.ndarray, np.ndarray]) -> dict[int, int]:
+    """mark_near_duplicates for texts already signed: ids ascending, signed what signatures()
+    returned for their texts (worked out beforehand, as import does while it writes)."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_ID})
     needed = get_settings().near_duplicate_threshold * NUM_PERM  # equal positions, exact in floats
-    documents = sorted(documents)
-    mask, sigs = signatures([document for _, document in documents])
-    ids = [item_id for (item_id, _), has_words in zip(documents, mask, strict=True) if has_words]
+    mask, sigs = signed
+    ids = list(compress(ids, mask))
     chunk_keys = band_keys(sigs).tolist()
     buckets = _stored_candidates(session, {key for keys in chunk_keys for key in keys})
     known = _signatures(session, {i for members in buckets.values() for i in members})

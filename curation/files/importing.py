@@ -6,16 +6,17 @@ conflicting labels, none does. The search index and the scores follow in jobs.""
 
 import time
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import islice
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from curation.corpus.near_duplicates import mark_near_duplicates
+from curation.corpus.near_duplicates import mark_signed, signatures
 from curation.corpus.text import content_hash, split_header
 from curation.corpus.urls import canonicalize_url, without_userinfo
 from curation.enums import IMPORT_CURATOR, FetchStatus, OnConflict, SourceType
@@ -24,7 +25,7 @@ from curation.files.duplicates import Target, describe, plan_rows, resolve
 from curation.files.rows import CSV_COLUMNS, Row, RowError, ignored_columns, read_rows
 from curation.progress import ProgressFn, no_progress
 from curation.task import get_task
-from db.bulk import insert_in_one_statement
+from db.bulk import insert_rows
 from db.models import Decision, Item, utcnow
 
 CHUNK = 500  # rows per insert; well under SQLite's bound-parameter limit
@@ -120,22 +121,46 @@ def _refuse_conflicts(path: Path, conflicts: list[str]) -> None:
 
 
 def _decision(target: Target, now: datetime) -> dict[str, Any]:
-    return {"item_id": target.item_id, "label": target.label, "curator": IMPORT_CURATOR, "created_at": now}
+    return {"item_id": target.item_id, "label": target.label, "curator": IMPORT_CURATOR, "created_at": now,
+            "adjudicated": False}
 
 
 def _insert_items(session: Session, rows: list[dict[str, Any]]) -> list[int]:
-    """Insert items, returning their ids in row order. SQLAlchemy has no way to order a
-    multi-row RETURNING on SQLite, so there it sends one statement per row, a third of an
-    import's time; but the transaction holds SQLite's write lock (BEGIN IMMEDIATE), so the ids
-    SQLite would give, max(id) + 1 onwards, can be given in one statement instead (one, not an
-    executemany, for the search index's sake: see db/bulk.py)."""
-    if session.get_bind().dialect.name != "sqlite":
-        return list(session.scalars(insert(Item).returning(Item.id, sort_by_parameter_order=True), rows))
-    first = (session.scalar(select(func.max(Item.id))) or 0) + 1
-    ids = list(range(first, first + len(rows)))
-    insert_in_one_statement(session, Item.__table__,
-                            [row | {"id": item_id} for row, item_id in zip(rows, ids, strict=True)])
+    """Insert items, returning their ids in row order. The ids are taken first, so the rows go
+    in as one bulk write rather than an INSERT ... RETURNING per row (SQLAlchemy cannot order a
+    multi-row RETURNING on SQLite; on PostgreSQL a row each is a round trip each): on SQLite
+    the transaction holds the write lock (BEGIN IMMEDIATE), so the ids SQLite would give,
+    max(id) + 1 onwards, are free; on PostgreSQL the sequence hands them out."""
+    if session.get_bind().dialect.name == "postgresql":
+        ids = sorted(session.scalars(select(func.nextval(func.pg_get_serial_sequence("items", "id")))
+                                     .select_from(func.generate_series(1, len(rows)))))
+    else:
+        first = (session.scalar(select(func.max(Item.id))) or 0) + 1
+        ids = list(range(first, first + len(rows)))
+    insert_rows(session, Item.__table__, [row | {"id": item_id} for row, item_id in zip(rows, ids, strict=True)])
     return ids
+
+
+def _insert_new(session: Session, new: list[Target], now: datetime, result: ImportResult,
+                progress: ProgressFn) -> None:
+    """Insert the new items chunk by chunk and check each chunk for near-duplicates. A thread
+    works out the MinHash signatures meanwhile: numpy and SQLite both let go of the GIL while
+    they work, so on two cores the signatures cost little of the import's time. A failed insert
+    cancels the signatures not yet begun, so the error is not kept waiting."""
+    chunks = list(_chunks(new, CHUNK))
+    signer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="minhash")
+    try:
+        signed = [signer.submit(signatures, [t.record["text"] for t in chunk if t.record["text"]])
+                  for chunk in chunks]
+        for chunk, chunk_signed in zip(chunks, signed, strict=True):
+            ids = _insert_items(session, [target.record | {"created_at": now} for target in chunk])
+            for item_id, target in zip(ids, chunk, strict=True):
+                target.item_id = item_id
+            mark_signed(session, [t.item_id for t in chunk if t.record["text"]], chunk_signed.result())
+            result.imported += len(chunk)
+            progress(result.imported, len(new), "importing rows")
+    finally:
+        signer.shutdown(cancel_futures=True)
 
 
 def import_file(session: Session, path: Path, *, skip_invalid: bool = False,
@@ -150,22 +175,15 @@ def import_file(session: Session, path: Path, *, skip_invalid: bool = False,
     if ignored := ignored_columns(path):
         result.warnings.append(f"{path}: column(s) {', '.join(map(repr, ignored))} ignored; import "
                                f"reads {', '.join(CSV_COLUMNS)}")
-    now = utcnow()
-    for chunk in _chunks(plan.new, CHUNK):
-        ids = _insert_items(session, [target.record | {"created_at": now} for target in chunk])
-        for item_id, target in zip(ids, chunk, strict=True):
-            target.item_id = item_id
-        mark_near_duplicates(session, [(item_id, target.record["text"]) for item_id, target
-                                       in zip(ids, chunk, strict=True) if target.record["text"]])
-        result.imported += len(chunk)
-        progress(result.imported, len(plan.new), "importing rows")
+    _insert_new(session, plan.new, utcnow(), result, progress)
     for target in plan.stored:
         if target.fill:
             session.execute(update(Item).where(Item.id == target.item_id).values(**target.fill))
             result.filled += 1
+    now = utcnow()
     decisions = [_decision(t, now) for t in [*plan.new, *plan.stored] if t.label is not None]
     for chunk in _chunks(decisions, CHUNK):
-        session.execute(insert(Decision), chunk)
+        insert_rows(session, Decision.__table__, chunk)
     result.labelled = len(decisions)
     result.lines = [describe(duplicate, on_conflict) for duplicate in plan.duplicates]
     result.seconds = time.perf_counter() - started
