@@ -6,6 +6,7 @@ import logging
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from curation.corpus.search_index import pending_count
 from curation.enums import JobKind, ModelStatus
 from curation.errors import JobError
 from curation.jobs.submit import submit
@@ -61,6 +62,15 @@ def request_search_index() -> Job:
     """A bulk import wrote items for the search index to add; one index job at a time, and a
     request while one is live folds into it (it runs until the backlog is empty)."""
     return submit(JobKind.INDEX)[0]
+
+
+def index_what_waits() -> Job | None:
+    """The index job of items nobody's request reached: an import that commits just as the
+    index job finds the backlog empty folds its request into that job, which has already
+    looked. Run every minute by the worker (check_jobs); a count over a partial index."""
+    with session_scope() as session:
+        waiting = pending_count(session)
+    return request_search_index() if waiting else None
 
 
 def request_scoring() -> Job:

@@ -13,6 +13,7 @@ from curation.errors import ConfigError, JobError
 from curation.jobs import store
 from curation.jobs.broker import get_broker
 from curation.jobs.submit import submit
+from curation.jobs.triggers import index_what_waits
 from curation.settings import get_settings
 
 logger = logging.getLogger(__name__)
@@ -51,13 +52,14 @@ def parse_cron(expression: str, setting: str) -> crontab:
 
 def check_jobs() -> None:
     """Every minute and at start: fail the jobs of dead workers and run them once more, requeue
-    jobs whose message was lost."""
+    jobs whose message was lost, index imported items that no index job is coming for."""
     recovered = recover_dead_jobs()
     if recovered:
         logger.warning("marked %d job(s) of dead workers as failed: %s", len(recovered), recovered)
     requeued = requeue_lost_jobs()
     if requeued:
         logger.warning("requeued %d job(s) whose queue message was lost: %s", len(requeued), requeued)
+    index_what_waits()
 
 
 def recover_dead_jobs() -> list[int]:

@@ -25,7 +25,7 @@ from curation.files.importing import import_file
 from curation.jobs import catalog, runner, store, triggers
 from curation.jobs.broker import get_broker
 from curation.jobs.submit import submit
-from curation.jobs.worker import parse_cron, requeue_lost_jobs, scheduled_huey
+from curation.jobs.worker import check_jobs, parse_cron, requeue_lost_jobs, scheduled_huey
 from curation.settings import get_settings
 from db.models import Item, Job, ModelVersion, Score
 from db.session import session_scope
@@ -495,6 +495,23 @@ def test_the_index_job_queued_by_an_import_makes_its_items_searchable(db_url: st
     assert (indexed.status, indexed.result) == (JobStatus.DONE, {"indexed": 2}), indexed.error
     code, found, _ = run_cli("search", "retrieval")
     assert [hit["title"] for hit in found["results"]] == ["Post 2"] and found["not_yet_searchable"] == 0
+
+
+def test_the_minute_check_queues_an_index_job_for_items_no_request_reached(db_url: str, tmp_path: Path) -> None:
+    """An import whose request folded into an index job that had already looked would wait
+    for the next import; the worker's minute check queues one for them."""
+    check_jobs()
+    assert job_count() == 0  # nothing waits: nothing queued
+    with session_scope() as session:
+        import_file(session, write_jsonl(tmp_path / "rows.jsonl", [make_row(1, None)]))
+    check_jobs()
+    check_jobs()  # a second look folds into the queued job
+    with session_scope() as session:
+        kinds = session.scalars(select(Job.kind)).all()
+    assert kinds == ["index"]
+    drain()
+    code, found, _ = run_cli("search", "post")
+    assert len(found["results"]) == 1 and found["not_yet_searchable"] == 0
 
 
 def test_schedules_fire_at_their_times_and_can_be_switched_off(
