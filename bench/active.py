@@ -21,7 +21,7 @@ and every strategy but random takes the candidate farthest from the labels.
 
 --prevalence P subsamples each pool's accepts to that share, anew per seed, and weights the
 held-out rejects so that F1 on accepts is the F1 expected at that prevalence (all held-out rows
-still count). --estimate prints what a head on the dev rows makes of the 99 unlabelled rows
+still count). --estimate prints what a head on the dev rows makes of the 100 unlabelled rows
 (see `estimate`): on this stream it is no guide (README, "Label savings").
 
 Prints, per strategy, F1 (mean over folds and seeds) against labels used, and the labels it
