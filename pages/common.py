@@ -208,7 +208,7 @@ def show_similar(user: Actor, item_id: int, key: str) -> None:
     if not hits:
         st.info("No other item has a stored document vector yet.")
         return
-    st.dataframe([vars(hit) for hit in hits], hide_index=True, width="stretch")
+    show_table([vars(hit) for hit in hits], f"{key}-similar-page")
     titles = {hit.id: one_line(f"{hit.id} · {hit.title or ''} ({hit.similarity:.2f})") for hit in hits}
     chosen_key = f"{key}-similar"
     chosen = st.multiselect("Similar items to decide", list(titles), format_func=titles.get, key=chosen_key)
