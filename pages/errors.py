@@ -68,7 +68,7 @@ for key, (heading, rows) in sections.items():
     st.subheader(f"{heading}: {len(rows)}", anchor=False)
     if not rows:
         continue
-    show_table([row | {"probability": round(row["probability"], 2)} for row in rows], f"{key}-page", page_rows=20)
+    show_table(rows, f"{key}-page", page_rows=20)
     relabel_control(key, rows)
 
 st.subheader("Likely wrong labels (cleanlab on out-of-fold predictions)", anchor=False)
