@@ -10,7 +10,10 @@ from curation.enums import Permission
 from curation.triage.activity import decisions_per_day, guideline_changes, time_per_decision
 from curation.triage.agreement import curator_agreement
 from db.session import session_scope
-from pages.common import current_user
+from pages.common import current_user, show_table
+
+CURATOR_COLUMNS = {"decisions_per_hour": "decisions / hour", "median_s": "median s", "p25_s": "p25 s",
+                   "p75_s": "p75 s", "n_final": "shared items", "agrees_with_final": "agrees with final"}
 
 st.title("Activity")
 user = current_user()
@@ -28,7 +31,7 @@ st.altair_chart(bars(rows_with_chart_text(per_day, "curator"), "utcyearmonthdate
 if timing:
     st.altair_chart(bars(rows_with_chart_text(timing, "curator"), "curator:N", ["median_s", "p90_s"],
                          "Seconds per decision", y_title="seconds"), width="stretch")
-    st.dataframe(timing, hide_index=True)
+    show_table(timing, "timing-page")
 
 st.subheader("Agreement between curators", anchor=False)
 overall = agreement["overall"]
@@ -44,14 +47,13 @@ else:
     st.altair_chart(bars(rows_with_chart_text(pairs, "pair"), "pair:N", "kappa:Q",
                          "Cohen's kappa per pair of curators", domain=(-1, 1),
                          tooltip=["percent agreement:Q", "items:Q"]), width="stretch")
-    st.dataframe(pairs, hide_index=True)
+    show_table(pairs, "pairs-page")
 if agreement["curators"]:
-    st.dataframe(agreement["curators"], hide_index=True, column_config={
-        "decisions_per_hour": "decisions / hour", "median_s": "median s", "p25_s": "p25 s",
-        "p75_s": "p75 s", "n_final": "shared items", "agrees_with_final": "agrees with final"})
+    show_table([{CURATOR_COLUMNS.get(column, column): value for column, value in row.items()}
+                for row in agreement["curators"]], "curators-page")
 
 if guidelines:
     st.subheader("Guideline versions", anchor=False)
     st.caption("Each row is a version of the task's guideline and the decisions made under it; "
                "a new row is when it changed.")
-    st.dataframe(guidelines, hide_index=True)
+    show_table(guidelines, "guidelines-page")

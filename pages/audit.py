@@ -10,6 +10,7 @@ from curation.display.safe_text import md
 from curation.enums import AuditAction
 from curation.errors import CurationError
 from db.session import session_scope
+from pages.common import show_table
 
 actor = current_actor(st.session_state.get(TOKEN_KEY))
 
@@ -32,7 +33,7 @@ except CurationError as exc:
     st.stop()
 if entries:
     rows = [entry | {"details": json.dumps(entry["details"])} for entry in entries]
-    st.dataframe(rows, hide_index=True, width="stretch")
+    show_table(rows, "audit-page")
 else:
     st.info("No entries match.")
 format = st.radio("Export format", ["jsonl", "csv"], horizontal=True)

@@ -8,7 +8,7 @@ import streamlit as st
 from curation.accounts.auth import COOKIE_NAME, TOKEN_KEY, current_actor
 from curation.accounts.permissions import Actor, can
 from curation.display.highlight import find_spans, highlighted_html
-from curation.display.safe_text import md, md_line, one_line
+from curation.display.safe_text import md, md_line, one_line, table_cells
 from curation.enums import Permission
 from curation.errors import CurationError
 from curation.jobs.store import is_live, job_summary, list_jobs
@@ -19,6 +19,7 @@ from curation.triage.similar import similar_items
 from db.session import session_scope
 
 OPEN_ITEM = "open_item"  # session_state: an item the Items page opened, which the Queue leases and shows
+PAGE_ROWS = 50  # rows of a table drawn at once: st.table draws every row it is given, the browser lays out each
 
 DOCUMENT_CSS = """<style>
 .doc { white-space: pre-wrap; max-height: 32rem; overflow-y: auto; font-size: 0.95rem;
@@ -141,6 +142,21 @@ def show_document(text: str, passage: str | None = None, evidence: list[str] | N
     st.html(DOCUMENT_CSS + f'<div class="doc">{highlighted_html(text, spans)}</div>')
 
 
+def show_table(rows: list[dict], key: str, page_rows: int = PAGE_ROWS) -> None:
+    """rows as an st.table, page_rows at a time with a page picker below when there are more.
+    Not st.dataframe: its grid component adds about 0.6 s to every page load (README, "Pages at
+    100,000 items"). st.table renders cells as markdown, so every text cell goes through
+    table_cells() and untrusted titles and URLs show as text, never as links."""
+    pages = -(-len(rows) // page_rows)
+    if pages > 1 and st.session_state.get(key, 1) > pages:  # the rows shrank since the page was picked
+        st.session_state[key] = pages
+    start = ((st.session_state.get(key, 1) if pages > 1 else 1) - 1) * page_rows
+    st.table(table_cells(rows[start:start + page_rows]), hide_index=True)
+    if pages > 1:
+        st.number_input(f"Page (rows {start + 1}-{min(start + page_rows, len(rows))} of {len(rows)})",
+                        1, pages, key=key)
+
+
 def show_jobs(kinds: tuple[str, ...], limit: int = 5) -> None:
     """Recent jobs of these kinds with progress bars; redraws itself every two seconds while one
     is queued or running, so a long job's progress moves without a page reload."""
@@ -192,7 +208,7 @@ def show_similar(user: Actor, item_id: int, key: str) -> None:
     if not hits:
         st.info("No other item has a stored document vector yet.")
         return
-    st.dataframe([vars(hit) for hit in hits], hide_index=True, width="stretch")
+    show_table([vars(hit) for hit in hits], f"{key}-similar-page")
     titles = {hit.id: one_line(f"{hit.id} · {hit.title or ''} ({hit.similarity:.2f})") for hit in hits}
     chosen_key = f"{key}-similar"
     chosen = st.multiselect("Similar items to decide", list(titles), format_func=titles.get, key=chosen_key)

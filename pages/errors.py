@@ -13,7 +13,7 @@ from curation.triage.label_issues import label_issues
 from curation.triage.mistakes import model_mistakes, suspect_labels
 from curation.triage.queue import relabel
 from db.session import session_scope
-from pages.common import current_user, flash, show_flash, show_similar
+from pages.common import current_user, flash, show_flash, show_similar, show_table
 
 task = get_task()
 user = current_user()
@@ -68,9 +68,7 @@ for key, (heading, rows) in sections.items():
     st.subheader(f"{heading}: {len(rows)}", anchor=False)
     if not rows:
         continue
-    st.dataframe(rows, hide_index=True, width="stretch",
-                 column_config={"probability": st.column_config.ProgressColumn(
-                     "model", min_value=0.0, max_value=1.0, format="%.2f")})
+    show_table(rows, f"{key}-page", page_rows=20)
     relabel_control(key, rows)
 
 st.subheader("Likely wrong labels (cleanlab on out-of-fold predictions)", anchor=False)
@@ -83,7 +81,7 @@ if st.toggle("Rank the labels with cleanlab", key="issues-on",
         st.info(md(str(exc)))
         issues = None
     if issues:
-        st.dataframe(issues, hide_index=True, width="stretch")
+        show_table(issues, "issues-page")
         show_similar(user, relabel_control("issues", issues), "errors")
     elif issues is not None:
         st.success("cleanlab finds no label that the rest of the data contradicts.")

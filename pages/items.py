@@ -14,7 +14,7 @@ from curation.task import get_task
 from curation.triage.bulk import decide_many
 from curation.triage.search import SearchFilter, search_items
 from db.session import session_scope
-from pages.common import OPEN_ITEM, current_user, flash, show_flash, show_similar
+from pages.common import OPEN_ITEM, current_user, flash, show_flash, show_similar, show_table
 
 task = get_task()
 st.title("Items")
@@ -62,7 +62,7 @@ if not query.strip():
     with session_scope() as session:
         rows = list_items(session, user)
     if rows:
-        st.dataframe(rows, hide_index=True, width="stretch")
+        show_table(rows, "items-page")
     else:
         st.info("No items yet. Import a file with `python -m curation import FILE.jsonl`.")
     st.stop()
@@ -76,7 +76,7 @@ except CurationError as exc:
 if not hits:
     st.info("No item matches. Every word must occur; try fewer words or other filters.")
     st.stop()
-st.dataframe([vars(hit) for hit in hits], hide_index=True, width="stretch")
+show_table([vars(hit) for hit in hits], "hits-page")
 titles = {hit.id: one_line(f"{hit.id} · {hit.title or hit.url}") for hit in hits}
 chosen = st.multiselect("Selected", list(titles), format_func=titles.get, key="selected")
 may_decide = can(user, Permission.DECIDE)

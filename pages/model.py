@@ -6,14 +6,14 @@ import streamlit as st
 
 from curation.accounts.permissions import can
 from curation.display.charts import UNIT, base, heatmap, layered, lines
-from curation.display.safe_text import md
+from curation.display.safe_text import md, table_cells
 from curation.enums import JobKind, Permission
 from curation.errors import CurationError
 from curation.jobs.submit import submit_as
 from db.session import session_scope
 from models.crossval import train_curve
 from models.registry import active_version, describe, promote_as, rollback_as, score_histogram, version_table
-from pages.common import current_user, flash, show_flash, show_jobs
+from pages.common import current_user, flash, show_flash, show_jobs, show_table
 
 user = current_user()
 st.title("Model")
@@ -76,9 +76,9 @@ trained = [v for v in versions if v["f1"] is not None]
 newest = versions[-1]
 if active and newest["version"] != active.id and newest["f1"] is not None:
     st.subheader("Newest version beside the active one", anchor=False)
-    st.dataframe([newest, next(v for v in versions if v["version"] == active.id)], hide_index=True)
+    st.table(table_cells([newest, next(v for v in versions if v["version"] == active.id)]), hide_index=True)
 st.subheader("Versions", anchor=False)
-st.dataframe(versions[::-1], hide_index=True, width="stretch")
+show_table(versions[::-1], "versions-page", page_rows=20)
 
 left, right = st.columns(2)
 if trained:

@@ -8,7 +8,7 @@ from curation.errors import CurationError
 from curation.fetch.ingest import failed_urls, recent_sources
 from curation.jobs.submit import submit_as
 from db.session import session_scope
-from pages.common import current_user, flash, show_flash, show_jobs
+from pages.common import current_user, flash, show_flash, show_jobs, show_table
 
 user = current_user()
 st.title("Sources")
@@ -48,7 +48,6 @@ show_jobs((JobKind.INGEST,))
 with session_scope() as session:
     rows = recent_sources(session)
 if rows:
-    st.dataframe(rows, hide_index=True, width="stretch",
-                 column_config={"url": st.column_config.TextColumn("url")})
+    show_table(rows, "sources-page")
 else:
     st.info("No fetched sources yet. Paste URLs above; imported files show on the Items page.")

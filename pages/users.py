@@ -13,6 +13,7 @@ from curation.display.safe_text import md
 from curation.enums import Role
 from curation.errors import CurationError
 from db.session import session_scope
+from pages.common import show_table
 
 actor = current_actor(st.session_state.get(TOKEN_KEY))
 ROLES = [role.value for role in Role]
@@ -62,7 +63,7 @@ try:
 except CurationError as exc:
     st.error(md(str(exc)))
     st.stop()
-st.dataframe(users, hide_index=True, width="stretch")
+show_table(users, "users-page")
 
 with st.form("add_user", clear_on_submit=False):
     st.subheader("Add a user")

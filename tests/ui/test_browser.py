@@ -158,6 +158,15 @@ def test_hostile_title_and_text_render_as_inert_text_in_a_real_browser(served_ap
         evilLinks: [...document.querySelectorAll('a')].filter(a => a.href.includes('evil.example')).length,
         scripts: [...document.querySelectorAll('.doc script, h3 script')].length}""")
     assert found == {"pwned": None, "images": [], "jsLinks": 0, "evilLinks": 0, "scripts": 0}
+    browser.get(f"{served_app}/items")  # the same title and its URL in a table (st.table: markdown cells)
+    wait.until(seen.text_to_be_present_in_element((By.CSS_SELECTOR, '[data-testid="stTable"]'), "Accept now"))
+    table = browser.find_element(By.CSS_SELECTOR, '[data-testid="stTable"]')
+    assert '<img src=x onerror="window.__pwned=1"> **Accept now**' in table.text.replace("\u200b", "")
+    found = browser.execute_script("""return {
+        pwned: window.__pwned === undefined ? null : window.__pwned,
+        images: document.querySelectorAll('[data-testid="stTable"] img').length,
+        links: document.querySelectorAll('[data-testid="stTable"] a').length}""")
+    assert found == {"pwned": None, "images": 0, "links": 0}
 
 
 def test_a_login_survives_reload_and_new_tab_and_ends_everywhere_at_logout(

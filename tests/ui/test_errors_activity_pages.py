@@ -17,7 +17,7 @@ def test_errors_page_empty_state_then_relabel_a_false_positive(open_page) -> Non
         decide(session, Actor("ann", Role.CURATOR), item, "reject")
     app.run()
     assert app.subheader[0].value.endswith(": 1")
-    assert list(app.dataframe[0].value["id"]) == [item]
+    assert list(app.table[0].value["id"]) == [item]
     app.button(key="relabel-false_positive").click().run()
     with session_scope() as session:
         labels = session.execute(select(Decision.label, Decision.curator).order_by(Decision.id)).all()

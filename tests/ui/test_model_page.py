@@ -53,7 +53,7 @@ def test_model_page_draws_metrics_and_rolls_back(open_page, tmp_path: Path) -> N
     assert curve["rows"] == HOLDOUT["pr_curve"] and "threshold" in json.dumps(curve["encoding"]["tooltip"])
     assert sum(row["items"] for row in scores["rows"]) == 1
     assert [row["items"] for row in matrix["rows"]] == [6, 1, 2, 6]  # tp fn / fp tn, as a user reads it
-    assert list(app.dataframe[0].value["version"]) == [newest, active]  # newest beside the active one
+    assert list(app.table[0].value["version"]) == [newest, active]  # newest beside the active one
     app.selectbox[0].set_value(old).run()
     next(b for b in app.button if b.label == "Roll back to it").click().run()
     with session_scope() as session:

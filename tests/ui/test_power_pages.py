@@ -78,7 +78,7 @@ def as_role(db_url: str, monkeypatch: pytest.MonkeyPatch):
 def test_search_then_accept_the_selected_hits_as_one_group(open_page, tmp_path: Path) -> None:
     _import(tmp_path, _unlabelled(labelled_rows(3, 2)))
     app = _search(open_page("pages/items.py"), "deployed production")
-    hits = list(app.dataframe[0].value["id"])
+    hits = list(app.table[0].value["id"])
     assert len(hits) == 3
     app.multiselect(key="selected").set_value(hits[:2]).run()
     app.button(key="accept_selected").click().run()
@@ -107,7 +107,7 @@ def test_search_input_with_operators_shows_no_error(open_page, tmp_path: Path) -
 def test_a_hit_opens_in_the_queue_leased_to_the_curator(open_page, tmp_path: Path) -> None:
     _import(tmp_path, _unlabelled(labelled_rows(2, 2)))
     app = _search(open_page("pages/items.py"), "garden")
-    last = list(app.dataframe[0].value["id"])[-1]
+    last = list(app.table[0].value["id"])[-1]
     app.multiselect(key="selected").set_value([last]).run()
     app.button(key="open").click().run()
     assert not app.exception, app.exception
@@ -132,10 +132,10 @@ def test_the_queue_links_near_duplicates_and_decides_them_together(open_page, tm
 def test_a_curator_decides_selected_hits_and_a_viewer_may_only_look(as_role, tmp_path: Path) -> None:
     _import(tmp_path, _unlabelled(labelled_rows(2, 0)))
     viewer = _search(as_role(Role.VIEWER, "pages/items.py"), "deployed")
-    viewer.multiselect(key="selected").set_value(list(viewer.dataframe[0].value["id"])).run()
+    viewer.multiselect(key="selected").set_value(list(viewer.table[0].value["id"])).run()
     assert all(viewer.button(key=key).disabled for key in ("accept_selected", "reject_selected", "open"))
     curator = _search(as_role(Role.CURATOR, "pages/items.py"), "deployed")
-    ids = list(curator.dataframe[0].value["id"])
+    ids = list(curator.table[0].value["id"])
     curator.multiselect(key="selected").set_value(ids).run()
     curator.button(key="reject_selected").click().run()
     assert _decisions() == [(i, "reject", "curator-user") for i in sorted(ids)]
@@ -154,7 +154,7 @@ def test_more_like_this_in_the_queue_decides_the_selected_similar_items(open_pag
     served, close, far = _with_vectors()
     app = open_page("pages/queue.py")
     app.toggle(key="queue-similar-on").set_value(True).run()
-    assert list(app.dataframe[0].value["id"]) == [close, far]
+    assert list(app.table[0].value["id"]) == [close, far]
     app.multiselect(key="queue-similar").set_value([close]).run()
     app.button(key="queue-similar-reject").click().run()
     assert _decisions() == [(close, "reject", "local")]

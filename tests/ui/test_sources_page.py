@@ -24,7 +24,7 @@ def test_sources_page_queues_an_ingest_job_and_lists_failures_to_retry(open_page
         retry = session.scalars(select(Job).order_by(Job.id.desc())).first()
         url = session.get_one(Item, failed).url
     assert retry.params == {"urls": [url]}
-    assert list(app.dataframe[0].value["fetch_error"]) == ["HTTP 500"]
+    assert list(app.table[0].value["fetch_error"]) == ["HTTP 500"]
 
 
 def test_a_viewer_cannot_add_sources(open_page, monkeypatch) -> None:

@@ -59,7 +59,7 @@ def test_activity_shows_agreement_per_pair_and_guideline_versions(open_page, dis
     assert [(row["pair"], row["kappa"], row["items"]) for row in kappa["rows"]] == [("ann & bob", 0.0, 1)]
     assert kappa["encoding"]["y"]["scale"]["domain"] == [-1, 1]
     assert "0 % agreement" in app.caption[0].value and "on 1 item pairs" in app.caption[0].value
-    versions = app.dataframe[-1].value
+    versions = app.table[-1].value
     assert list(versions["guideline_version"]) == [get_task().guideline_version]
 
 
@@ -131,10 +131,10 @@ def test_items_and_errors_show_a_label_waiting_for_the_second_curator_only_to_it
         return value if isinstance(value, str) else None
 
     for name, label in (("ann", "accept"), ("bob", None)):
-        assert label_of(_page_as(name, "pages/items.py", request).dataframe[0].value) == label
+        assert label_of(_page_as(name, "pages/items.py", request).table[0].value) == label
         searched = _page_as(name, "pages/items.py", request)
         searched.text_input(key="search").input(f"post {pending - 1}").run()
-        assert label_of(searched.dataframe[0].value) == label
+        assert label_of(searched.table[0].value) == label
         errors = _page_as(name, "pages/errors.py", request)
-        false_negatives = [d.value for d in errors.dataframe]
+        false_negatives = [d.value for d in errors.table]
         assert bool(false_negatives and pending in list(false_negatives[0]["id"])) is (label is not None)

@@ -4,9 +4,10 @@ from pathlib import Path
 from streamlit.testing.v1 import AppTest
 
 from curation.accounts.audit import record
+from curation.display.safe_text import one_line
 from db.migrate import upgrade
 from db.session import session_scope
-from tests.factories import REPO, rendered
+from tests.factories import REPO, rendered, shown
 from tests.unit.test_safe_text import PAYLOADS
 
 LINK = re.compile(r'<a href="https?://[^"<>]*">')
@@ -50,5 +51,8 @@ def test_the_audit_page_shows_hostile_targets_and_details_as_data(home: Path) ->
             record(session, "import", "decide", payload, {"title": payload})
     app = AppTest.from_file(str(REPO / "pages" / "audit.py"), default_timeout=30).run()
     assert not app.exception
-    assert list(app.dataframe[0].value["target"]) == PAYLOADS[::-1]
+    table = app.table[0].value  # st.table renders its cells as markdown
+    assert [shown(cell) for cell in table["target"]] == [one_line(payload) for payload in PAYLOADS[::-1]]
+    cells = [*table["target"], *table["details"]]
+    assert all(_harmless(cell) and "<a " not in rendered(cell) for cell in cells)
     assert all(_harmless(element.value) for element in [*app.markdown, *app.title, *app.info])
