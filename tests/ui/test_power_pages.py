@@ -95,7 +95,7 @@ def test_imported_items_waiting_for_the_index_job_are_counted_beside_the_search(
     index_pending()
     app.run()
     assert not [c for c in app.caption if "not searchable" in c.value]
-    assert len(app.dataframe[0].value) == 2
+    assert len(app.table[0].value) == 2
 
 
 def test_search_input_with_operators_shows_no_error(open_page, tmp_path: Path) -> None:
