@@ -2,10 +2,10 @@
 
 A Core executemany runs every row's values through SQLAlchemy's parameter processing, which
 for small rows (a band key and an item id) costs several times what the database spends
-storing them. For columns whose Python values the driver takes as they are (integers, bytes,
-datetimes), SQLite gets the statement compiled once and the rows in the driver's executemany,
-and PostgreSQL gets them by COPY: an INSERT per row there is a round trip each (30 us a band
-row, against 2 us by COPY)."""
+storing them. For columns whose Python values the driver takes as they are (integers, bytes;
+psycopg also adapts datetimes and booleans), SQLite gets the statement compiled once and the rows
+in the driver's executemany, and PostgreSQL gets them by COPY: an INSERT per row there is a round
+trip each (30 us a band row, against 2 us by COPY)."""
 
 from typing import Any
 

@@ -1,6 +1,7 @@
 """Full-text search over titles and text, with the queue's filters and each hit's current label
 and active score. SQLite answers with its FTS5 table (bm25 rank), PostgreSQL with its tsvector
-table (ts_rank_cd); migration 0008 builds both and keeps them in step by triggers. What a user
+table (ts_rank_cd); migration 0008 builds both and keeps them in step by triggers, except for
+what a bulk import writes, which the index job adds (curation/corpus/search_index.py). What a user
 types is never passed to the engine as query syntax: on SQLite every word and "quoted phrase"
 becomes a quoted FTS5 string, on PostgreSQL websearch_to_tsquery reads it, and neither raises
 a syntax error whatever the input."""
