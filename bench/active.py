@@ -1,18 +1,21 @@
-"""Labels saved by the queue's order: `python bench/active.py [--seeds 20] [--batch 2]`.
+"""Labels saved by the queue's order: `python bench/active.py [--seeds 40] [--batch 1]`.
 
-Simulates curators on the 60 labelled dev rows. Rows are embedded once with the packaged
-all-MiniLM-L6-v2 (mean of 128-token windows over the whole text, header stripped, as the
-classifier's frozen-encoder head sees it); --cache DIR keeps the vectors between runs. Grouped
+Simulates curators on the 60 labelled dev rows. Rows are embedded once as the product stores
+them (its frozen encoder, the packaged all-MiniLM-L6-v2, and its windows; header stripped): the
+head is the product's recipe (logistic regression, C = models.crossval.HEAD_C, balanced classes,
+on the head input: the first and last 4 windows' mean), cosines are between document vectors;
+--cache DIR keeps the vectors between runs. Grouped
 5-fold cross-validation by canonical URL: each fold's rows are never in the pool and only score F1.
 In the pool, a seed set of --seed-labels labels (--seed-set balanced: half per class at random;
 medoids: the pool rows nearest the centres of k-means, whatever their class), then --batch labels
 at a time in each strategy's order, a logistic-regression head retrained after every batch:
 
     random        the baseline
-    uncertainty   the product queue's order: closest to the 0.5 threshold first
+    uncertainty   the queue's uncertainty order: closest to the 0.5 threshold first
     diverse       margin with diversity: the batch spread over k-means clusters of the
                   3 x batch most uncertain candidates, one per cluster
-    density       uncertainty x mean cosine similarity to the other unlabelled candidates
+    density       the queue's default order: uncertainty x density, the mean cosine to the
+                  unlabelled candidates (models.density, the functions the product scores with)
     committee     query by committee: the spread of P(accept) over heads fitted on bootstrap
                   resamples of the labels
 
@@ -40,6 +43,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+import torch
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path[0] = str(REPO)
@@ -49,9 +53,13 @@ from sklearn.linear_model import LogisticRegression  # noqa: E402
 from sklearn.metrics import f1_score  # noqa: E402
 from sklearn.model_selection import GroupKFold, cross_val_predict  # noqa: E402
 
+from models.classifier import document_vector, head_input  # noqa: E402
+from models.crossval import HEAD_C  # noqa: E402
+from models.density import centre, density  # noqa: E402
+from models.embeddings import default_encoder  # noqa: E402
+
 DATA = Path("/work/shared/data")
 DEV, UNLABELLED = DATA / "research_radar_labeled_dev.jsonl", DATA / "research_radar_unlabeled.jsonl"
-WINDOW, OVERLAP = 128, 32  # the classifier's defaults (CURATION_WINDOW_TOKENS, _OVERLAP)
 WITHIN = 0.02
 STRATEGIES = ("random", "uncertainty", "diverse", "density", "committee")
 COMMITTEE = 8
@@ -70,38 +78,32 @@ def load_rows(path: Path) -> tuple[list[str], np.ndarray | None, list[str]]:
     return texts, y, groups
 
 
-def embed(texts: list[str]) -> np.ndarray:
-    """L2-normalised mean of L2-normalised mean-pooled window vectors per document, as
-    models.classifier pools a document (so dot products are cosines)."""
-    import torch
-
-    from models.base import packaged_encoder
-    from models.windows import split_windows
-
-    base = packaged_encoder()
-    base.encoder.eval()
-    vectors = []
+def embed(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """(document vectors, head inputs) per text, as the product stores them: its frozen encoder
+    and windows (models.embeddings), its pooling (models.classifier)."""
+    model = default_encoder()
+    documents, heads = [], []
     with torch.inference_mode():
         for text in texts:
-            windows = split_windows(base.tokenizer, text, WINDOW, OVERLAP)
-            batch = base.tokenizer.pad({"input_ids": [w.input_ids for w in windows]}, return_tensors="pt")
-            hidden = base.encoder(**batch).last_hidden_state
-            mask = batch["attention_mask"].unsqueeze(-1)
-            pooled = torch.nn.functional.normalize((hidden * mask).sum(1) / mask.sum(1), dim=-1)
-            vectors.append(torch.nn.functional.normalize(pooled.mean(0), dim=-1).numpy())
-    return np.stack(vectors)
+            windows = model.embed_sorted([w.input_ids for w in model.windows(text)], 32).cpu()
+            documents.append(document_vector(windows).numpy())
+            heads.append(head_input(windows).numpy())
+    return np.stack(documents), np.stack(heads)
 
 
-def cached_embed(texts: list[str], cache: Path | None) -> np.ndarray:
+def cached_embed(texts: list[str], cache: Path | None) -> tuple[np.ndarray, np.ndarray]:
     """Embedding is most of a run's time; the cache is keyed by the texts, so it cannot go stale."""
     if cache is None:
         return embed(texts)
-    key = hashlib.sha256(json.dumps([texts, WINDOW, OVERLAP]).encode()).hexdigest()[:16]
-    path = cache / f"active-{key}.npy"
+    identity = default_encoder().encoder_identity  # the encoder's weights and windows
+    key = hashlib.sha256(json.dumps([texts, identity, "document+head"]).encode()).hexdigest()[:16]
+    path = cache / f"active-{key}.npz"
     if not path.exists():
         cache.mkdir(parents=True, exist_ok=True)
-        np.save(path, embed(texts))
-    return np.load(path)
+        documents, heads = embed(texts)
+        np.savez(path, documents=documents, heads=heads)
+    stored = np.load(path)
+    return stored["documents"], stored["heads"]
 
 
 class Constant:
@@ -126,48 +128,47 @@ def nearest_similarity(x: np.ndarray, rows: list[int], labelled: list[int]) -> n
     return (x[rows] @ x[labelled].T).max(axis=1)
 
 
-def uncertainty(model: LogisticRegression, x: np.ndarray, candidates: list[int]) -> np.ndarray:
+def uncertainty(model: LogisticRegression, h: np.ndarray, candidates: list[int]) -> np.ndarray:
     """1 at the 0.5 threshold, 0 at certainty."""
-    return 1 - 2 * np.abs(model.predict_proba(x[candidates])[:, 1] - 0.5)
+    return 1 - 2 * np.abs(model.predict_proba(h[candidates])[:, 1] - 0.5)
 
 
-def committee_spread(fit: Callable, x: np.ndarray, y: np.ndarray, labelled: list[int], candidates: list[int],
+def committee_spread(fit: Callable, h: np.ndarray, y: np.ndarray, labelled: list[int], candidates: list[int],
                      rng: np.random.Generator) -> np.ndarray:
     """Std of P(accept) over heads on bootstrap resamples (each class resampled within itself)."""
     by_class = [np.array([i for i in labelled if y[i] == c]) for c in (0, 1)]
     probabilities = []
     for _ in range(COMMITTEE):
         sample = np.concatenate([rng.choice(rows, len(rows)) for rows in by_class])
-        probabilities.append(fit(x[sample], y[sample]).predict_proba(x[candidates])[:, 1])
+        probabilities.append(fit(h[sample], y[sample]).predict_proba(h[candidates])[:, 1])
     return np.std(probabilities, axis=0)
 
 
-def diverse(model: LogisticRegression, x: np.ndarray, candidates: list[int], k: int) -> list[int]:
+def diverse(model: LogisticRegression, h: np.ndarray, x: np.ndarray, candidates: list[int], k: int) -> list[int]:
     """The most uncertain candidate of each k-means cluster of the 3k most uncertain."""
-    ranked = [candidates[i] for i in np.argsort(-uncertainty(model, x, candidates), kind="stable")]
+    ranked = [candidates[i] for i in np.argsort(-uncertainty(model, h, candidates), kind="stable")]
     shortlist = ranked[: 3 * k]
     clusters = KMeans(n_clusters=k, n_init=3, random_state=0).fit_predict(x[shortlist])
     return [next(c for c, label in zip(shortlist, clusters, strict=True) if label == cluster)
             for cluster in range(k)]
 
 
-def pick(strategy: str, model: LogisticRegression | Constant, fit: Callable, x: np.ndarray, y: np.ndarray,
-         labelled: list[int], candidates: list[int], k: int, rng: np.random.Generator) -> list[int]:
+def pick(strategy: str, model: LogisticRegression | Constant, fit: Callable, h: np.ndarray, x: np.ndarray,
+         y: np.ndarray, labelled: list[int], candidates: list[int], k: int, rng: np.random.Generator) -> list[int]:
+    """The next k rows: h are the head inputs the head reads, x the document vectors cosines use."""
     if strategy == "random" or len(candidates) <= k:
         return [int(i) for i in rng.permutation(candidates)[:k]]
     if isinstance(model, Constant):  # no boundary yet: explore, farthest from the labels first
         order = np.argsort(nearest_similarity(x, candidates, labelled), kind="stable")
         return [candidates[i] for i in order[:k]]
     if strategy == "diverse":
-        return diverse(model, x, candidates, k)
+        return diverse(model, h, x, candidates, k)
     if strategy == "uncertainty":
-        score = uncertainty(model, x, candidates)
+        score = uncertainty(model, h, candidates)
     elif strategy == "density":
-        similarity = x[candidates] @ x[candidates].T
-        density = (similarity.sum(axis=1) - 1) / max(len(candidates) - 1, 1)
-        score = uncertainty(model, x, candidates) * density
+        score = uncertainty(model, h, candidates) * density(x[candidates], centre(x[candidates]))
     else:
-        score = committee_spread(fit, x, y, labelled, candidates, rng)
+        score = committee_spread(fit, h, y, labelled, candidates, rng)
     return [candidates[i] for i in np.argsort(-score, kind="stable")[:k]]
 
 
@@ -176,8 +177,8 @@ def seed_set(how: str, x: np.ndarray, y: np.ndarray, pool: np.ndarray, n: int, r
         return [int(i) for c in (0, 1) for i in rng.permutation(pool[y[pool] == c])[: n // 2]]
     centres = KMeans(n_clusters=n, n_init=3, random_state=int(rng.integers(1 << 31))).fit(x[pool]).cluster_centers_
     chosen: list[int] = []
-    for centre in centres:  # the nearest row not yet chosen, so the seed set has n rows
-        chosen.append(next(int(pool[i]) for i in np.argsort(-(x[pool] @ centre)) if int(pool[i]) not in chosen))
+    for middle in centres:  # the nearest row not yet chosen, so the seed set has n rows
+        chosen.append(next(int(pool[i]) for i in np.argsort(-(x[pool] @ middle)) if int(pool[i]) not in chosen))
     return chosen
 
 
@@ -197,7 +198,7 @@ def test_weights(y: np.ndarray, test: np.ndarray, prevalence: float) -> np.ndarr
     return np.where(y[test] == 1, 1.0, reject_weight)
 
 
-def curve(strategy: str, args: argparse.Namespace, x: np.ndarray, y: np.ndarray, pool: np.ndarray,
+def curve(strategy: str, args: argparse.Namespace, h: np.ndarray, x: np.ndarray, y: np.ndarray, pool: np.ndarray,
           test: np.ndarray, seed: int) -> tuple[list[float], list[float], float]:
     """F1 after the seed set and after each batch; similarity of the early picks to the labels; their accept share."""
     rng = np.random.default_rng(seed)
@@ -207,13 +208,13 @@ def curve(strategy: str, args: argparse.Namespace, x: np.ndarray, y: np.ndarray,
     labelled = seed_set(args.seed_set, x, y, pool, args.seed_labels, rng)
     scores, redundancy, early = [], [], []
     while True:
-        model = fit(x[labelled], y[labelled])
-        scores.append(f1_score(y[test], model.predict(x[test]), sample_weight=weights, zero_division=0))
+        model = fit(h[labelled], y[labelled])
+        scores.append(f1_score(y[test], model.predict(h[test]), sample_weight=weights, zero_division=0))
         taken = set(labelled)
         rest = [int(i) for i in pool if i not in taken]
         if not rest:
             return scores, redundancy, float(np.mean(early))
-        batch = pick(strategy, model, fit, x, y, labelled, rest, args.batch, rng)
+        batch = pick(strategy, model, fit, h, x, y, labelled, rest, args.batch, rng)
         if len(early) < EARLY:
             redundancy.extend(nearest_similarity(x, batch, labelled).tolist())
             early.extend(y[batch].tolist())
@@ -265,11 +266,11 @@ def report(runs: dict[str, np.ndarray], sizes: list[int], target: float, seed: i
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, default=20)
+    parser.add_argument("--seeds", type=int, default=40)
     parser.add_argument("--seed-labels", type=int, default=4)
     parser.add_argument("--seed-set", choices=("balanced", "medoids"), default="balanced")
-    parser.add_argument("--batch", type=int, default=2)
-    parser.add_argument("--c", type=float, default=10.0, help="inverse regularisation of the head")
+    parser.add_argument("--batch", type=int, default=1, help="labels between refits (the product refits after each)")
+    parser.add_argument("--c", type=float, default=HEAD_C, help="inverse regularisation of the head (the product's by default)")
     parser.add_argument("--prevalence", type=float, default=0.5, help="share of accepts in the pool (<= 0.5)")
     parser.add_argument("--estimate", action="store_true", help="print the head's estimate of the stream's prevalence")
     parser.add_argument("--strategies", default=",".join(STRATEGIES))
@@ -277,16 +278,16 @@ def main() -> None:
     parser.add_argument("--png", type=Path, default=REPO / "bench" / "active_curves.png")
     args = parser.parse_args()
     texts, y, groups = load_rows(DEV)
-    x = cached_embed(texts, args.cache)
+    x, h = cached_embed(texts, args.cache)
     print(f"embedded {len(texts)} rows ({int(y.sum())} accept) into {x.shape[1]} dimensions", file=sys.stderr)
     if args.estimate:
-        found = estimate(x, y, groups, cached_embed(load_rows(UNLABELLED)[0], args.cache), args.c)
+        found = estimate(h, y, groups, cached_embed(load_rows(UNLABELLED)[0], args.cache)[1], args.c)
         print("prevalence of the unlabelled rows, by the head: " + json.dumps({k: round(v, 3) for k, v in found.items()}))
     folds = list(GroupKFold(n_splits=5).split(x, y, groups))
     strategies = args.strategies.split(",")
     runs, redundancy, accepts, ends = {}, {}, {}, []
     for strategy in strategies:
-        results = [[curve(strategy, args, x, y, pool, test, seed) for pool, test in folds] for seed in range(args.seeds)]
+        results = [[curve(strategy, args, h, x, y, pool, test, seed) for pool, test in folds] for seed in range(args.seeds)]
         shortest = min(len(r[0]) for per_seed in results for r in per_seed)
         runs[strategy] = np.array([np.mean([r[0][:shortest] for r in per_seed], axis=0) for per_seed in results])
         redundancy[strategy] = float(np.mean([v for per_seed in results for r in per_seed for v in r[1]]))

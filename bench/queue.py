@@ -1,7 +1,7 @@
 """Next-item latency: `python bench/queue.py [--sizes 1000 10000 100000] [--postgres URL]`.
 
 For each backend and table size, times the triage cycle a curator runs all day (serve the next
-item with a lease, decide it) with our queue, and a naive queue that loads every open item id
+item with a lease, decide it) with our queue in its default (density) order, and a naive queue that loads every open item id
 and picks in Python, in the same run. Prints p50/p95 per size, the ratio at the largest size,
 and EXPLAIN for the candidate query, to show which indexes it uses."""
 
@@ -33,7 +33,7 @@ from curation.triage.queue import (  # noqa: E402
     next_item,
 )
 from db.migrate import upgrade  # noqa: E402
-from db.models import Decision, Item, ModelVersion, Score, utcnow  # noqa: E402
+from db.models import SCORE_PRIORITY, Decision, Item, ModelVersion, Score, utcnow  # noqa: E402
 from db.session import get_engine, reset_caches, session_scope  # noqa: E402
 
 CYCLES = 200
@@ -58,7 +58,7 @@ def fill(n: int) -> None:
                  "text": "body", "content_hash": f"h{i}", "fetch_status": "ok"}
                 for i in range(start, min(n, start + 5000))]).all()
             session.execute(insert(Score), [{"item_id": i, "model_version_id": version.id,
-                                             "probability": rng.random()} for i in ids])
+                                             "probability": rng.random(), "density": rng.random()} for i in ids])
     with get_engine().connect() as conn:  # planner statistics, as a live database would have
         for table in ("items", "scores", "decisions", "leases"):
             conn.execute(text(f"ANALYZE {table}"))
@@ -101,7 +101,7 @@ def percentiles(step: Callable[[str], bool], cycles: int) -> tuple[float, float]
 def explain() -> str:
     with session_scope() as session:
         version = session.scalar(select(ModelVersion.id))
-        query = closest_to_threshold(eligible_items("bench", QueueFilter(), utcnow()), version)
+        query = closest_to_threshold(eligible_items("bench", QueueFilter(), utcnow()), version, SCORE_PRIORITY)
         dialect = session.get_bind().dialect
         sql = str(query.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
         prefix = "EXPLAIN QUERY PLAN " if dialect.name == "sqlite" else "EXPLAIN "

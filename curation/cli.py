@@ -111,7 +111,7 @@ def _curator(session, name: str):  # type: ignore[no-untyped-def]
 @app.command("next")
 def next_(
     curator: Annotated[str, typer.Option(help="Who is curating; the item is leased to them.")],
-    strategy: Annotated[QueueStrategy, typer.Option(help="Which item comes next.")] = QueueStrategy.UNCERTAINTY,
+    strategy: Annotated[QueueStrategy, typer.Option(help="Which item comes next.")] = QueueStrategy.DENSITY,
     source_type: Annotated[SourceType | None, typer.Option(help="Only items of this source.")] = None,
 ) -> None:
     """Lease the next item to CURATOR and print it; {"id": null} when nothing is left."""

@@ -105,6 +105,7 @@ class ModelStatus(StrEnum):
 class QueueStrategy(StrEnum):
     """Which item the queue serves next."""
 
+    DENSITY = "density"  # uncertainty x similarity to the unlabelled items: uncertain and typical
     UNCERTAINTY = "uncertainty"  # closest to the decision threshold; LLM disagreement breaks ties
     DISAGREEMENT = "disagreement"  # classifier and LLM disagree, widest gap first
     NEWEST = "newest"

@@ -142,6 +142,9 @@ class ModelVersion(Base):
     path: Mapped[str] = mapped_column(String(1024))
     status: Mapped[str] = mapped_column(String(16))
     active: Mapped[bool] = mapped_column(Boolean, default=False)
+    # float32 mean of the unlabelled items' document vectors when the version last scored them
+    # all: what the density of an item scored later is measured against (models.density).
+    density_centre: Mapped[bytes | None] = mapped_column(LargeBinary)
 
 
 class Score(Base):
@@ -153,6 +156,9 @@ class Score(Base):
     )
     probability: Mapped[float] = mapped_column(Float)
     passage: Mapped[str | None] = mapped_column(Text)
+    # How typical the item is of what waits for a label (models.density); 1 for scores written
+    # before densities were, which the density order then ranks by uncertainty alone.
+    density: Mapped[float] = mapped_column(Float, server_default="1")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -168,6 +174,10 @@ def says_positive(probability: Any) -> Any:
 
 SCORE_MARGIN = func.abs(Score.probability - literal_column(str(DECISION_THRESHOLD)))
 Index("ix_scores_margin", Score.model_version_id, SCORE_MARGIN)
+# The density order: uncertainty (1 - 2 x margin) times density, negated and halved so that
+# ascending is best first and the expression index ix_scores_priority serves it, as above.
+SCORE_PRIORITY = (SCORE_MARGIN - literal_column("0.5")) * Score.density
+Index("ix_scores_priority", Score.model_version_id, SCORE_PRIORITY)
 
 
 class LLMAssessment(Base):

@@ -2,7 +2,8 @@
 
 With a frozen encoder a score is the head applied to stored vectors (models.embeddings): the
 probability from the head input, the driving passage from the window with the highest head
-logit and its stored character span. The encoder runs only on texts not yet stored.
+logit and its stored character span, and the item's density for the queue's density order
+(models.density). The encoder runs only on texts not yet stored.
 
 Incremental: only items with text and no score from the active version are scored. A whole
 rescore (after a promotion or a refit) is a matrix product over the stored head inputs,
@@ -30,10 +31,11 @@ from models.classifier import WindowClassifier
 from models.coldstart import centroid_classifier
 from models.crossval import Head
 from models.data import Labelled, labelled_items
+from models.density import density, keep, kept_centre, unlabelled_centre
 from models.embeddings import embed_missing, stored_for
 from models.loading import load_version
 from models.registry import describe
-from models.vectors import Stored, stored_matrix
+from models.vectors import Stored, stored_matrices
 
 CHUNK_ITEMS = 256  # items scored and committed together: progress survives an interruption
 WRITE_CHUNK = 10_000  # score rows per bulk insert
@@ -141,9 +143,11 @@ def score_new(version: ModelVersion, progress: ProgressFn = no_progress) -> dict
         now = utcnow()
         with session_scope() as session:
             stored = stored_for(session, model, ids)
+            around = kept_centre(session, session.get_one(ModelVersion, version.id), model.encoder_identity)
             session.execute(insert(Score), [
                 {"item_id": item_id, "model_version_id": version.id, "created_at": now,
                  "probability": float(probabilities(head, stored[item_id].head_input[None])[0]),
+                 "density": float(density(stored[item_id].document[None], around)[0]),
                  "passage": passage(head, stored[item_id], text)}
                 for item_id, text in chunk
             ])
@@ -157,19 +161,24 @@ def score_new(version: ModelVersion, progress: ProgressFn = no_progress) -> dict
 
 
 def write_all_probabilities(version: ModelVersion) -> int:
-    """Replace the version's scores with head(head input) for every stored item, in bulk and
-    in one transaction; passages are left for fill_passages. Returns the number written."""
-    head = head_of(load_version(version))
+    """Replace the version's scores with head(head input) and density for every stored item, in
+    bulk and in one transaction, and keep the density centre on the version for items scored
+    later; passages are left for fill_passages. Returns the number written."""
+    model = load_version(version)
+    head = head_of(model)
     now = utcnow()
     with session_scope() as session:
-        ids, matrix = stored_matrix(session, load_version(version).encoder_identity, "head_input")
+        ids, (inputs, documents) = stored_matrices(session, model.encoder_identity, ("head_input", "document"))
+        around = unlabelled_centre(session, ids, documents)
+        keep(session, version.id, around)
         session.execute(delete(Score).where(Score.model_version_id == version.id))
         for start in range(0, len(ids), WRITE_CHUNK):
-            p = probabilities(head, matrix[start:start + WRITE_CHUNK])
+            chunk = slice(start, start + WRITE_CHUNK)
+            p, d = probabilities(head, inputs[chunk]), density(documents[chunk], around)
             session.execute(insert(Score), [
                 {"item_id": int(i), "model_version_id": version.id, "probability": float(q),
-                 "passage": None, "created_at": now}
-                for i, q in zip(ids[start:start + WRITE_CHUNK], p, strict=True)])
+                 "density": float(w), "passage": None, "created_at": now}
+                for i, q, w in zip(ids[chunk], p, d, strict=True)])
     return len(ids)
 
 

@@ -70,20 +70,28 @@ def document_matrix(session: Session) -> tuple[np.ndarray, np.ndarray]:
 
 def stored_matrix(session: Session, identity: str | None, column: str = "document") -> tuple[np.ndarray, np.ndarray]:
     """document_matrix for a given encoder identity; column="head_input" for what the head reads."""
+    ids, (matrix,) = stored_matrices(session, identity, (column,))
+    return ids, matrix
+
+
+def stored_matrices(session: Session, identity: str | None,
+                    columns: tuple[str, ...]) -> tuple[np.ndarray, list[np.ndarray]]:
+    """stored_matrix for several columns read in one pass, row i of each for item ids[i]: a rescore
+    needs the head inputs and the document vectors of the same items."""
     rows = session.execute(
-        select(Item.id, Embedding.id, Embedding.dim, getattr(Embedding, column))
+        select(Item.id, Embedding.id, Embedding.dim, *(getattr(Embedding, c) for c in columns))
         .join(Embedding, stored_join(identity)).where(Item.text.is_not(None)).order_by(Item.id)
     ).all()
     width = np.dtype(STORED_DTYPE).itemsize
-    dims = {dim for _, _, dim, _ in rows}
-    good = [r for r in rows if len(r[3]) == r[2] * width]
-    log_corrupt([(row_id, f"{column} of the wrong length") for _, row_id, _, _ in set(rows) - set(good)])
+    dims = {r[2] for r in rows}
+    good = [r for r in rows if all(len(blob) == r[2] * width for blob in r[3:])]
+    log_corrupt([(r[1], f"{', '.join(columns)} of the wrong length") for r in set(rows) - set(good)])
     if not good or len(dims) != 1:
         dim = dims.pop() if len(dims) == 1 else 0
-        return np.zeros(0, dtype=np.int64), np.zeros((0, dim), dtype=STORED_DTYPE)
+        return np.zeros(0, dtype=np.int64), [np.zeros((0, dim), dtype=STORED_DTYPE) for _ in columns]
     ids = np.fromiter((r[0] for r in good), dtype=np.int64, count=len(good))
-    matrix = np.frombuffer(b"".join(r[3] for r in good), dtype=STORED_DTYPE).reshape(len(good), -1)
-    return ids, matrix
+    return ids, [np.frombuffer(b"".join(r[3 + k] for r in good), dtype=STORED_DTYPE).reshape(len(good), -1)
+                 for k in range(len(columns))]
 
 
 def document_vectors(session: Session, item_ids: list[int]) -> dict[int, np.ndarray]:

@@ -29,8 +29,9 @@ user = current_user()
 KEY_ACTIONS = {"a": task.positive_label, "r": task.negative_label, "s": "skip", "u": "undo"}
 
 with st.sidebar:
-    strategy = st.selectbox("Order", list(QueueStrategy), help="Default: most uncertain first, then "
-                            "classifier-LLM disagreement.")
+    strategy = st.selectbox("Order", list(QueueStrategy), help="Default (density): uncertain and "
+                            "typical first, closeness to the threshold times similarity to the "
+                            "unlabelled items; classifier-LLM disagreement breaks ties.")
     source = st.selectbox("Source", ["any", "web", "youtube", "import"])
     status = st.selectbox("Items", list(LabelState))
 filters = QueueFilter(source_type=None if source == "any" else source, status=status)

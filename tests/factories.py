@@ -71,8 +71,9 @@ def add_items(session: Any, n: int, *, start: int = 0, **fields: Any) -> list[in
     return [item.id for item in items]
 
 
-def add_active_model(session: Any, scores: dict[int, float], passage: str = "driving passage") -> int:
-    """An active model version that scored the given items; returns its id."""
+def add_active_model(session: Any, scores: dict[int, float], passage: str = "driving passage",
+                     densities: dict[int, float] | None = None) -> int:
+    """An active model version that scored the given items (density 1 unless given); returns its id."""
     from curation.enums import ModelStatus
     from db.models import ModelVersion, Score
 
@@ -80,7 +81,8 @@ def add_active_model(session: Any, scores: dict[int, float], passage: str = "dri
                            status=ModelStatus.TRAINED, active=True)
     session.add(version)
     session.flush()
-    session.add_all(Score(item_id=i, model_version_id=version.id, probability=p, passage=passage)
+    session.add_all(Score(item_id=i, model_version_id=version.id, probability=p, passage=passage,
+                          density=(densities or {}).get(i, 1.0))
                     for i, p in scores.items())
     session.flush()
     return version.id

@@ -27,6 +27,7 @@ from curation.task import get_task
 from curation.triage.labels import awaiting_second_curator, decided_by, stands
 from db.models import (
     SCORE_MARGIN,
+    SCORE_PRIORITY,
     Decision,
     Item,
     Lease,
@@ -125,23 +126,24 @@ def _disagrees(session: Session, ids: list[int], version_id: int) -> set[int]:
     return {item_id for item_id, p, verdict in rows if says_positive(p) != (verdict == positive)}
 
 
-def closest_to_threshold(eligible: Select, version_id: int) -> Select:
-    """(item id, margin) of scored eligible items nearest the decision threshold: the one query
-    behind the uncertainty strategy, which the expression index ix_scores_margin serves."""
-    return (eligible.add_columns(SCORE_MARGIN)
+def closest_to_threshold(eligible: Select, version_id: int, order: Any = SCORE_MARGIN) -> Select:
+    """(item id, rank) of the scored eligible items that come first by `order`, lowest first:
+    the one query behind the uncertainty order (SCORE_MARGIN, served by the expression index
+    ix_scores_margin) and the density order (SCORE_PRIORITY, ix_scores_priority)."""
+    return (eligible.add_columns(order)
             .join(Score, and_(Score.item_id == Item.id, Score.model_version_id == version_id))
-            .order_by(SCORE_MARGIN)
+            .order_by(order)
             .limit(CANDIDATES))
 
 
-def _by_uncertainty(session: Session, eligible: Select, version_id: int | None) -> list[int]:
-    """Closest to the threshold first; within a tenth of margin, classifier-LLM disagreements first.
-    Items the active model has not scored yet follow."""
+def _ranked(session: Session, eligible: Select, version_id: int | None, order: Any, tie: int) -> list[int]:
+    """Lowest rank first; within a tie (ranks equal to `tie` decimals), classifier-LLM
+    disagreements first. Items the active model has not scored yet follow."""
     if version_id is None:
         return list(session.scalars(eligible.order_by(Item.id.desc()).limit(CANDIDATES)))
-    rows = session.execute(closest_to_threshold(eligible, version_id)).all()
+    rows = session.execute(closest_to_threshold(eligible, version_id, order)).all()
     disagree = _disagrees(session, [r[0] for r in rows], version_id)
-    ranked = [r[0] for r in sorted(rows, key=lambda r: (round(r[1], 1), r[0] not in disagree))]
+    ranked = [r[0] for r in sorted(rows, key=lambda r: (round(r[1], tie), r[0] not in disagree))]
     if len(ranked) < CANDIDATES:
         unscored = ~exists().where(Score.item_id == Item.id, Score.model_version_id == version_id)
         ranked += session.scalars(eligible.where(unscored).order_by(Item.id.desc()).limit(CANDIDATES))
@@ -172,8 +174,10 @@ def _at_random(session: Session, eligible: Select) -> list[int]:
 
 
 def _candidates(session: Session, strategy: str, eligible: Select, version_id: int | None) -> list[int]:
-    if strategy == QueueStrategy.UNCERTAINTY:
-        return _by_uncertainty(session, eligible, version_id)
+    if strategy == QueueStrategy.DENSITY:  # ties: a hundredth, as density narrows the range
+        return _ranked(session, eligible, version_id, SCORE_PRIORITY, 2)
+    if strategy == QueueStrategy.UNCERTAINTY:  # ties: within a tenth of margin
+        return _ranked(session, eligible, version_id, SCORE_MARGIN, 1)
     if strategy == QueueStrategy.DISAGREEMENT:
         return _by_disagreement(session, eligible, version_id)
     if strategy == QueueStrategy.NEWEST:
@@ -228,7 +232,7 @@ def _serve(session: Session, item_id: int, curator: str, version_id: int | None)
     )
 
 
-def next_item(session: Session, who: HasRole, *, strategy: str = QueueStrategy.UNCERTAINTY,
+def next_item(session: Session, who: HasRole, *, strategy: str = QueueStrategy.DENSITY,
               filters: QueueFilter = QueueFilter(), item_id: int | None = None) -> ServedItem | None:
     """Lease and return the next item for who, or None when nothing is left for them.
     A curator who already holds a live lease gets that item again (a reload loses nothing).

@@ -3,13 +3,13 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 
 from curation.accounts.permissions import Actor
 from curation.enums import Role
 from curation.errors import QueueError
-from curation.triage.queue import QueueFilter, decide, next_item, undo
-from db.models import Decision, Lease
+from curation.triage.queue import QueueFilter, closest_to_threshold, decide, eligible_items, next_item, undo
+from db.models import SCORE_PRIORITY, Decision, Lease
 from db.session import session_scope
 from tests.factories import add_active_model, add_assessment, add_items, run_cli
 
@@ -56,8 +56,35 @@ def test_disagreement_breaks_ties_within_the_same_uncertainty(db_url: str) -> No
         add_active_model(session, {agree: 0.71, disagree: 0.74})
         add_assessment(session, agree, "accept")
         add_assessment(session, disagree, "reject")
-    assert _next("ann").id == disagree
-    assert _next("bob").id == agree
+    assert _next("ann", strategy="uncertainty").id == disagree
+    assert _next("bob", strategy="uncertainty").id == agree
+
+
+def test_the_default_order_serves_an_uncertain_typical_item_before_an_uncertain_outlier(db_url: str) -> None:
+    with session_scope() as session:
+        outlier, typical, sure = add_items(session, 3)
+        add_active_model(session, {outlier: 0.5, typical: 0.6, sure: 0.97},
+                         densities={outlier: 0.1, typical: 0.8, sure: 0.9})
+    assert [_next(name).id for name in ("ann", "bob", "cy")] == [typical, outlier, sure]
+    assert _next("dee", strategy="uncertainty") is None  # all three are leased
+    with session_scope() as session:
+        session.execute(update(Lease).values(expires_at=datetime.now(UTC) - timedelta(seconds=1)))
+    assert _next("dee", strategy="uncertainty").id == outlier
+
+
+def test_the_density_order_is_served_by_its_index(db_url: str) -> None:
+    """Like the uncertainty order: "next" walks an index rather than sorting every score. An empty
+    PostgreSQL table would be scanned, so there the planner is told that a sort is dear."""
+    with session_scope() as session:
+        query = closest_to_threshold(eligible_items("ann", QueueFilter(), datetime.now(UTC)), 1, SCORE_PRIORITY)
+        dialect = session.get_bind().dialect
+        sql = str(query.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
+        if dialect.name == "sqlite":
+            plan = " ".join(str(row[-1]) for row in session.execute(text("EXPLAIN QUERY PLAN " + sql)))
+        else:
+            session.execute(text("SET LOCAL enable_sort = off"))
+            plan = " ".join(session.scalars(text("EXPLAIN " + sql)))
+    assert "ix_scores_priority" in plan and "TEMP B-TREE" not in plan and " Sort " not in plan
 
 
 def test_disagreement_strategy_serves_only_conflicts(db_url: str) -> None:
