@@ -43,11 +43,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-import torch
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path[0] = str(REPO)
+sys.path[0] = str(REPO)  # not bench/: bench/queue.py would shadow the stdlib queue torch imports
 
+import torch  # noqa: E402
 from sklearn.cluster import KMeans  # noqa: E402
 from sklearn.linear_model import LogisticRegression  # noqa: E402
 from sklearn.metrics import f1_score  # noqa: E402

@@ -1,9 +1,10 @@
 """Next-item latency: `python bench/queue.py [--sizes 1000 10000 100000] [--postgres URL]`.
 
 For each backend and table size, times the triage cycle a curator runs all day (serve the next
-item with a lease, decide it) with our queue in its default (density) order, and a naive queue that loads every open item id
-and picks in Python, in the same run. Prints p50/p95 per size, the ratio at the largest size,
-and EXPLAIN for the candidate query, to show which indexes it uses."""
+item with a lease, decide it) with our queue, in its default (density) order and in uncertainty
+order, and a naive queue that loads every open item id and picks in Python, in the same run.
+Prints p50/p95 per size, the ratio at the largest size, and EXPLAIN for the default order's
+candidate query, to show which indexes it uses."""
 
 import argparse
 import os
@@ -22,7 +23,7 @@ sys.path[0] = str(Path(__file__).resolve().parent.parent)
 from sqlalchemy import insert, select, text  # noqa: E402
 
 from curation.accounts.permissions import Actor  # noqa: E402
-from curation.enums import ModelStatus, Role  # noqa: E402
+from curation.enums import ModelStatus, QueueStrategy, Role  # noqa: E402
 from curation.settings import get_settings  # noqa: E402
 from curation.triage.queue import (  # noqa: E402
     Lease,
@@ -65,13 +66,15 @@ def fill(n: int) -> None:
         conn.commit()
 
 
-def ours(curator: str) -> bool:
-    who = Actor(curator, Role.CURATOR)
-    with session_scope() as session:
-        item = next_item(session, who)
-        if item:
-            decide(session, who, item.id, "accept")
-    return item is not None
+def ours(strategy: QueueStrategy) -> Callable[[str], bool]:
+    def cycle(curator: str) -> bool:
+        who = Actor(curator, Role.CURATOR)
+        with session_scope() as session:
+            item = next_item(session, who, strategy=strategy)
+            if item:
+                decide(session, who, item.id, "accept")
+        return item is not None
+    return cycle
 
 
 def naive(curator: str) -> bool:
@@ -113,9 +116,11 @@ def run_backend(name: str, url_for: Callable[[int], str], sizes: list[int]) -> N
     for n in sizes:
         use_database(url_for(n))
         fill(n)
-        results[n] = (percentiles(ours, CYCLES), percentiles(naive, max(20, CYCLES // 10)))
+        uncertainty = percentiles(ours(QueueStrategy.UNCERTAINTY), CYCLES)
+        results[n] = (percentiles(ours(QueueStrategy.DENSITY), CYCLES), percentiles(naive, max(20, CYCLES // 10)))
         (p50, p95), (n50, n95) = results[n]
-        print(f"{name} {n:>7,} items: ours p50 {p50:6.1f} ms p95 {p95:6.1f} ms | "
+        print(f"{name} {n:>7,} items: ours (density) p50 {p50:6.1f} ms p95 {p95:6.1f} ms | "
+              f"uncertainty p50 {uncertainty[0]:6.1f} ms p95 {uncertainty[1]:6.1f} ms | "
               f"naive p50 {n50:7.1f} ms p95 {n95:7.1f} ms")
     largest = max(sizes)
     (_, p95), (_, n95) = results[largest]

@@ -42,6 +42,17 @@ def test_accept_reject_skip_and_undo_from_the_queue(open_page) -> None:
         assert session.scalar(select(Decision.note).where(Decision.item_id == a)) == "clear case"
 
 
+def test_the_queue_serves_an_uncertain_typical_item_before_an_uncertain_outlier(open_page) -> None:
+    with session_scope() as session:
+        outlier, typical = add_items(session, 2)
+        add_active_model(session, {outlier: 0.5, typical: 0.6}, densities={outlier: 0.1, typical: 0.8})
+    app = open_page("pages/queue.py")
+    assert app.sidebar.selectbox[0].value == "density"
+    assert _title(app) == "Post 1"
+    app.button(key="skip").click().run()
+    assert _title(app) == "Post 0"
+
+
 def test_document_is_shown_escaped_with_the_driving_passage_marked(open_page) -> None:
     with session_scope() as session:
         (item,) = add_items(session, 1)
