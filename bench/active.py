@@ -273,7 +273,8 @@ def main() -> None:
     parser.add_argument("--c", type=float, default=HEAD_C, help="inverse regularisation of the head (the product's by default)")
     parser.add_argument("--prevalence", type=float, default=0.5, help="share of accepts in the pool (<= 0.5)")
     parser.add_argument("--estimate", action="store_true", help="print the head's estimate of the stream's prevalence")
-    parser.add_argument("--strategies", default=",".join(STRATEGIES))
+    parser.add_argument("--strategies", default="random,uncertainty,density",
+                        help=f"comma-separated, of {', '.join(STRATEGIES)} (the default: the queue's orders and the baseline)")
     parser.add_argument("--cache", type=Path, help="folder for the embedded vectors (not committed)")
     parser.add_argument("--png", type=Path, default=REPO / "bench" / "active_curves.png")
     args = parser.parse_args()
