@@ -172,30 +172,48 @@ def mark_signed(session: Session, ids: list[int], signed: tuple[np.ndarray, np.n
     needed = get_settings().near_duplicate_threshold * NUM_PERM  # equal positions, exact in floats
     mask, sigs = signed
     ids = list(compress(ids, mask))
-    chunk_keys = band_keys(sigs).tolist()
-    buckets = _stored_candidates(session, {key for keys in chunk_keys for key in keys})
+    keys = band_keys(sigs)
+    buckets = _stored_candidates(session, set(keys.ravel().tolist()))
     known = _signatures(session, {i for members in buckets.values() for i in members})
     # Every signature a check may compare with, as rows of one array: stored ones, then the chunk's.
     pool = np.concatenate([np.stack(list(known.values())), sigs]) if known else sigs
     row = {item_id: r for r, item_id in enumerate([*known, *ids])}
+    alone = _alone(keys, buckets)
     links: dict[int, int] = {}
-    bands, stored = [], []
-    for r, (item_id, keys) in enumerate(zip(ids, chunk_keys, strict=True), start=len(known)):
-        candidates = sorted({c for key in keys for c in buckets.get(key, ())})
+    bands, stored = _band_alone(np.array(ids, dtype=np.int64)[alone], keys[alone], sigs[alone])
+    for r in np.flatnonzero(~alone).tolist():  # in id order: a row is checked against the rows before it
+        item_id = ids[r]
+        candidates = sorted({c for key in keys[r].tolist() for c in buckets.get(key, ())})
         if candidates:
-            equal = (pool[[row[c] for c in candidates]] == pool[r]).sum(axis=1)
+            equal = (pool[[row[c] for c in candidates]] == sigs[r]).sum(axis=1)
             best = int(np.argmax(equal))  # the earliest of the most similar
             if equal[best] >= needed:
                 links[item_id] = candidates[best]
                 continue
-        for key in keys:
+        for key in keys[r].tolist():
             bucket = buckets.setdefault(key, [])
             if len(bucket) < BUCKET_CAP:
                 bucket.append(item_id)
                 bands.append((key, item_id))
-        stored.append((item_id, pool[r].tobytes()))
+        stored.append((item_id, sigs[r].tobytes()))
     _store(session, bands, stored, links)
     return links
+
+
+def _alone(keys: np.ndarray, buckets: dict[int, list[int]]) -> np.ndarray:
+    """Which rows share no band key with a stored item nor with another row of the chunk: they
+    have no candidate whatever comes before them, so they are banded at once, without the check's
+    per-row loop (most rows of a real import)."""
+    flat = keys.ravel()
+    _, inverse, counts = np.unique(flat, return_inverse=True, return_counts=True)
+    shared = (counts[inverse] > 1) | np.isin(flat, np.fromiter(buckets, dtype=np.int64, count=len(buckets)))
+    return ~shared.reshape(keys.shape).any(axis=1)
+
+
+def _band_alone(ids: np.ndarray, keys: np.ndarray, sigs: np.ndarray) -> tuple[list[tuple[int, int]], list[tuple[int, bytes]]]:
+    """The band rows and signature rows of rows without candidates: every band goes in."""
+    bands = list(zip(keys.ravel().tolist(), np.repeat(ids, keys.shape[1]).tolist(), strict=True))
+    return bands, list(zip(ids.tolist(), map(np.ndarray.tobytes, sigs), strict=True))
 
 
 def _store(session: Session, bands: list[tuple[int, int]], signatures: list[tuple[int, bytes]],
