@@ -1,7 +1,7 @@
 """URL canonicalisation: one article, one key, whatever tracking or formatting the link carries."""
 
 import re
-from urllib.parse import parse_qs, parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import SplitResult, parse_qs, parse_qsl, urlencode, urlsplit, urlunsplit
 
 TRACKING_PARAMS = frozenset(
     {"fbclid", "gclid", "dclid", "msclkid", "yclid", "igshid", "mc_cid", "mc_eid", "ref_src",
@@ -22,7 +22,10 @@ def _is_tracking(name: str) -> bool:
 def youtube_video_id(url: str) -> str | None:
     """The video id of any YouTube link form (watch?v=, youtu.be/, shorts/, embed/, live/, with
     timestamps or playlists attached), or None when the link is not to one video."""
-    parts = urlsplit(url.strip())
+    return _video_id(urlsplit(url.strip()))
+
+
+def _video_id(parts: SplitResult) -> str | None:
     host = (parts.hostname or "").lower().rstrip(".")
     segments = [s for s in parts.path.split("/") if s]
     candidate = None
@@ -40,10 +43,10 @@ def canonicalize_url(url: str) -> str:
     """Every YouTube link to a video becomes https://www.youtube.com/watch?v=ID. Otherwise:
     lower-case scheme and host, drop user:password@, default ports, fragments and tracking
     parameters, sort the remaining query, and drop a trailing slash (but keep the root path as "/")."""
-    video_id = youtube_video_id(url)
+    parts = urlsplit(url.strip())  # split once: import canonicalises every row's URL
+    video_id = _video_id(parts)
     if video_id:
         return f"https://www.youtube.com/watch?v={video_id}"
-    parts = urlsplit(url.strip())
     scheme = parts.scheme.lower()
     host = (parts.hostname or "").lower().rstrip(".")
     netloc = host
@@ -58,6 +61,8 @@ def canonicalize_url(url: str) -> str:
 def without_userinfo(url: str) -> str:
     """url without its user:password@ part, otherwise as given: the URL we store and show. A
     password in a link would otherwise sit in the database and on the Sources page."""
+    if "@" not in url:  # most links: no need to split them
+        return url.strip()
     parts = urlsplit(url.strip())
     if "@" not in parts.netloc:
         return url.strip()
