@@ -78,8 +78,14 @@ def load_base(name: str | None = None) -> BaseEncoder:
     return packaged_encoder(note)
 
 
-@lru_cache(maxsize=2)
 def frozen_base(name: str | None = None) -> BaseEncoder:
-    """load_base, once per process: a frozen encoder never changes, so the embedding pass, every
-    head fitted on it and every version loaded from it share one copy in memory."""
+    """load_base, once per process and model: a frozen encoder never changes, so the embedding
+    pass, every head fitted on it and every version loaded from it share one copy in memory. The
+    configured name is resolved before the cache is asked, so "the configured model" means the
+    one configured now, not the one configured when it was first asked for."""
+    return _cached_base(name or get_settings().base_model)
+
+
+@lru_cache(maxsize=2)
+def _cached_base(name: str) -> BaseEncoder:
     return load_base(name)
