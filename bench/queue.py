@@ -28,9 +28,9 @@ from curation.settings import get_settings  # noqa: E402
 from curation.triage.queue import (  # noqa: E402
     Lease,
     QueueFilter,
-    closest_to_threshold,
     decide,
     eligible_items,
+    first_by,
     next_item,
 )
 from db.migrate import upgrade  # noqa: E402
@@ -104,7 +104,7 @@ def percentiles(step: Callable[[str], bool], cycles: int) -> tuple[float, float]
 def explain() -> str:
     with session_scope() as session:
         version = session.scalar(select(ModelVersion.id))
-        query = closest_to_threshold(eligible_items("bench", QueueFilter(), utcnow()), version, SCORE_PRIORITY)
+        query = first_by(eligible_items("bench", QueueFilter(), utcnow()), version, SCORE_PRIORITY)
         dialect = session.get_bind().dialect
         sql = str(query.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
         prefix = "EXPLAIN QUERY PLAN " if dialect.name == "sqlite" else "EXPLAIN "

@@ -53,7 +53,7 @@ def kept_centre(session: Session, version: ModelVersion, identity: str | None) -
 
 
 def keep(session: Session, version_id: int, found: np.ndarray) -> None:
-    """Keep the centre on the version; with nothing stored yet there is none to keep (a new
-    encoder's first rescore), and the first items it scores then give it one."""
-    if found.size:
+    """Keep the centre on the version. A zero centre is none: nothing stored yet (a new encoder's
+    first rescore) or nothing that decodes; the first items the version scores then give it one."""
+    if found.any():
         session.get_one(ModelVersion, version_id).density_centre = found.astype(CENTRE_DTYPE).tobytes()

@@ -126,7 +126,7 @@ def _disagrees(session: Session, ids: list[int], version_id: int) -> set[int]:
     return {item_id for item_id, p, verdict in rows if says_positive(p) != (verdict == positive)}
 
 
-def closest_to_threshold(eligible: Select, version_id: int, order: Any = SCORE_MARGIN) -> Select:
+def first_by(eligible: Select, version_id: int, order: Any) -> Select:
     """(item id, rank) of the scored eligible items that come first by `order`, lowest first:
     the one query behind the uncertainty order (SCORE_MARGIN, served by the expression index
     ix_scores_margin) and the density order (SCORE_PRIORITY, ix_scores_priority)."""
@@ -141,7 +141,7 @@ def _ranked(session: Session, eligible: Select, version_id: int | None, order: A
     disagreements first. Items the active model has not scored yet follow."""
     if version_id is None:
         return list(session.scalars(eligible.order_by(Item.id.desc()).limit(CANDIDATES)))
-    rows = session.execute(closest_to_threshold(eligible, version_id, order)).all()
+    rows = session.execute(first_by(eligible, version_id, order)).all()
     disagree = _disagrees(session, [r[0] for r in rows], version_id)
     ranked = [r[0] for r in sorted(rows, key=lambda r: (round(r[1], tie), r[0] not in disagree))]
     if len(ranked) < CANDIDATES:

@@ -8,7 +8,7 @@ from sqlalchemy import func, select, text, update
 from curation.accounts.permissions import Actor
 from curation.enums import Role
 from curation.errors import QueueError
-from curation.triage.queue import QueueFilter, closest_to_threshold, decide, eligible_items, next_item, undo
+from curation.triage.queue import QueueFilter, decide, eligible_items, first_by, next_item, undo
 from db.models import SCORE_PRIORITY, Decision, Lease
 from db.session import session_scope
 from tests.factories import add_active_model, add_assessment, add_items, run_cli
@@ -76,7 +76,7 @@ def test_the_density_order_is_served_by_its_index(db_url: str) -> None:
     """Like the uncertainty order: "next" walks an index rather than sorting every score. An empty
     PostgreSQL table would be scanned, so there the planner is told that a sort is dear."""
     with session_scope() as session:
-        query = closest_to_threshold(eligible_items("ann", QueueFilter(), datetime.now(UTC)), 1, SCORE_PRIORITY)
+        query = first_by(eligible_items("ann", QueueFilter(), datetime.now(UTC)), 1, SCORE_PRIORITY)
         dialect = session.get_bind().dialect
         sql = str(query.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
         if dialect.name == "sqlite":
